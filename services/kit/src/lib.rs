@@ -1,0 +1,23 @@
+//! What every Concord service shares: configuration, telemetry, identity and
+//! the role policy, the database, the event bus, the clock, the audit trail,
+//! idempotency, pagination, errors, metrics and the server builder.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod bus;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod idempotency;
+pub mod ids;
+pub mod metrics;
+pub mod page;
+pub mod server;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{Error, Result, Violations};
