@@ -202,7 +202,7 @@ mod tests {
 
             jail.set_env("CONCORD_METRICS_PORT", "lots");
             let err = Settings::load(None, serde_json::json!({})).unwrap_err().to_string();
-            assert!(err.contains("metrics_port"), "{err}");
+            assert!(err.contains("METRICS_PORT"), "{err}");
 
             jail.set_env("CONCORD_METRICS_PORT", "7100");
             jail.set_env("DATABASE_URL", "mysql://x");

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod metrics;
 pub mod page;
 pub mod server;
+pub mod target;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
