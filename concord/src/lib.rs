@@ -1,0 +1,5 @@
+//! The `concord` binary as a library, so end-to-end tests start the suite
+//! exactly as `concord serve` does.
+#![forbid(unsafe_code)]
+
+pub mod suite;
