@@ -62,6 +62,9 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     /// How long shutdown waits for in-flight calls (`CONCORD_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
+    /// The organisation's time zone for calendars and per-day statistics
+    /// (`CONCORD_TIMEZONE`, an IANA name).
+    pub timezone: String,
     /// Addresses of services not run in this process, by target name
     /// (`CONCORD_UPSTREAMS__DIRECTORY=http://directory:50051`).
     pub upstreams: std::collections::BTreeMap<String, String>,
@@ -87,10 +90,29 @@ impl Default for Settings {
             max_concurrent_streams: 256,
             request_timeout_secs: 30,
             shutdown_grace_secs: 20,
+            timezone: "Asia/Shanghai".into(),
             upstreams: Default::default(),
         }
     }
 }
+
+/// The settings read from `CONCORD_<NAME>` variables.
+const ENV_SETTINGS: &[&str] = &[
+    "data_dir",
+    "jwt_secret",
+    "jwks_url",
+    "jwt_issuer",
+    "jwt_audience",
+    "log_format",
+    "listen_host",
+    "port_base",
+    "metrics_port",
+    "max_message_bytes",
+    "max_concurrent_streams",
+    "request_timeout_secs",
+    "shutdown_grace_secs",
+    "timezone",
+];
 
 /// A setting that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -124,7 +146,16 @@ impl Settings {
                         _ => k.as_str().to_lowercase().into(),
                     }),
             )
-            .merge(Env::prefixed("CONCORD_").ignore(&["CONFIG"]).split("__"))
+            // Only the settings' own names: other CONCORD_* variables (the
+            // tests' CONCORD_TEST_*, CONCORD_CONFIG) are not settings.
+            .merge(
+                Env::prefixed("CONCORD_")
+                    .filter(|k| {
+                        let k = k.as_str().to_ascii_lowercase();
+                        ENV_SETTINGS.contains(&k.as_str()) || k.starts_with("upstreams__")
+                    })
+                    .split("__"),
+            )
             .merge(Serialized::globals(flags))
             .extract()
             .map_err(Box::new)?;
@@ -173,6 +204,9 @@ impl Settings {
         if self.max_concurrent_streams == 0 {
             return bad("CONCORD_MAX_CONCURRENT_STREAMS", "must be at least 1");
         }
+        if let Err(e) = self.timezone.parse::<crate::period::OrgZone>() {
+            return Err(ConfigError::Invalid { setting: "CONCORD_TIMEZONE", why: format!("is not a time zone name: {e}") });
+        }
         for (name, url) in &self.upstreams {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(ConfigError::Invalid {
@@ -194,11 +228,14 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file("c.toml", "port_base = 6000\nmetrics_port = 7000\nlog = \"debug\"")?;
             jail.set_env("CONCORD_METRICS_PORT", "7100");
+            jail.set_env("CONCORD_TEST_SOMETHING", "not a setting");
+            jail.set_env("CONCORD_UPSTREAMS__NOTICES", "http://notices:50052");
             let flags = serde_json::json!({ "log": "warn" });
             let s = Settings::load(Some(Path::new("c.toml")), &flags).expect("loads");
             assert_eq!(s.port_base, 6000); // file over default
             assert_eq!(s.metrics_port, 7100); // environment over file
             assert_eq!(s.log, "warn"); // flag over everything
+            assert_eq!(s.upstreams["notices"], "http://notices:50052");
 
             jail.set_env("CONCORD_METRICS_PORT", "lots");
             let err = Settings::load(None, serde_json::json!({})).unwrap_err().to_string();

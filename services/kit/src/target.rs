@@ -7,8 +7,10 @@ use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::SharedBus;
+use crate::clients::Upstreams;
 use crate::clock::SharedClock;
 use crate::db::Location;
+use crate::period::OrgZone;
 use crate::server::{Limits, Service};
 
 /// What a service gets to build itself.
@@ -17,8 +19,12 @@ pub struct Context {
     /// Where this service's data lives.
     pub location: Location,
     pub clock: SharedClock,
+    /// The organisation's time zone.
+    pub zone: OrgZone,
     pub bus: SharedBus,
     pub limits: Limits,
+    /// Channels to the other targets, with this service's identity.
+    pub upstreams: Upstreams,
     /// Cancelled when the process begins to shut down; background workers and
     /// long streams end on it.
     pub shutdown: CancellationToken,
