@@ -25,4 +25,4 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::{Error, Result, Violations};
+pub use error::{Error, Result, Violations, invalid};
