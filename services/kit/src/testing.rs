@@ -201,3 +201,32 @@ macro_rules! backend_tests {
         )*
     };
 }
+
+/// Channels to already running test servers (`[("directory", url)]`),
+/// signed as service `me` with the test secret.
+pub fn upstreams(servers: &[(&str, String)], me: &str) -> crate::clients::Upstreams {
+    crate::clients::Upstreams::new(
+        servers.iter().map(|(n, u)| (n.to_string(), u.clone())).collect(),
+        crate::clients::Credentials::issuer(Issuer::new(TEST_SECRET), me),
+        Duration::from_secs(10),
+    )
+}
+
+/// A target context for a test: the given data location, clock, bus and
+/// upstreams, default limits, Asia/Shanghai, and a fresh shutdown token.
+pub fn context(
+    location: Location,
+    clock: crate::clock::SharedClock,
+    bus: crate::bus::SharedBus,
+    upstreams: crate::clients::Upstreams,
+) -> crate::target::Context {
+    crate::target::Context {
+        location,
+        clock,
+        zone: crate::period::OrgZone::default(),
+        bus,
+        limits: Limits::default(),
+        upstreams,
+        shutdown: CancellationToken::new(),
+    }
+}
