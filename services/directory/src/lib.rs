@@ -5,7 +5,7 @@
 
 pub mod domain;
 mod grpc;
-pub mod store;
+mod store;
 
 use anyhow::Context as _;
 use concord_kit::clock::SharedClock;

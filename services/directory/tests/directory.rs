@@ -2038,6 +2038,75 @@ async fn audit_trail(backend: Backend) {
     );
 }
 
+async fn concurrent_changes(backend: Backend) {
+    let s = Suite::start(backend).await;
+    // The same create retried concurrently makes one department.
+    let req = CreateDepartmentRequest {
+        request_id: "same".into(),
+        name: "信息中心".into(),
+        ..Default::default()
+    };
+    let calls = (0..6).map(|_| {
+        let mut c = s.c();
+        let req = s.admin(req.clone());
+        tokio::spawn(async move { c.create_department(req).await })
+    });
+    let mut ids = Vec::new();
+    for call in calls {
+        match call.await.expect("task") {
+            Ok(d) => ids.push(d.into_inner().id),
+            // A retry that overlaps the first attempt may be told to retry.
+            Err(e) => assert_eq!(e.code(), Code::Aborted, "{e:?}"),
+        }
+    }
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    assert_eq!(
+        s.names(ListDepartmentsRequest::default()).await,
+        ["信息中心"]
+    );
+
+    // Two opposite moves at once: one wins, the tree stays a tree.
+    let a = s.dept("A", "").await;
+    let b = s.dept("B", "").await;
+    let mv = |id: &str, parent: &str| MoveDepartmentRequest {
+        id: id.into(),
+        new_parent_id: parent.into(),
+        etag: String::new(),
+    };
+    let (mut c1, mut c2) = (s.c(), s.c());
+    let (r1, r2) = (s.admin(mv(&a.id, &b.id)), s.admin(mv(&b.id, &a.id)));
+    let (r1, r2) = tokio::join!(c1.move_department(r1), c2.move_department(r2));
+    assert!(r1.is_ok() != r2.is_ok(), "{r1:?} {r2:?}");
+    let loser = r1.err().or(r2.err()).expect("one move fails");
+    assert_eq!(loser.code(), Code::FailedPrecondition, "{loser:?}");
+    let roots = s.names(ListDepartmentsRequest::default()).await;
+    assert_eq!(roots.len(), 2, "{roots:?}");
+
+    // Two updates from the same version: one applies, the other is ABORTED.
+    let p = s.person("王伟", &a.id, &[]).await;
+    let title = |t: &str| UpdatePersonRequest {
+        person: Some(Person {
+            id: p.id.clone(),
+            title: t.into(),
+            etag: p.etag.clone(),
+            ..Default::default()
+        }),
+        update_mask: mask(&["title"]),
+    };
+    let (r1, r2) = (s.admin(title("主任")), s.admin(title("副主任")));
+    let (r1, r2) = tokio::join!(c1.update_person(r1), c2.update_person(r2));
+    assert!(r1.is_ok() != r2.is_ok(), "{r1:?} {r2:?}");
+    let loser = r1
+        .as_ref()
+        .err()
+        .or(r2.as_ref().err())
+        .expect("one update fails");
+    assert_eq!(loser.code(), Code::Aborted, "{loser:?}");
+    let winner = r1.or(r2).expect("one update applies").into_inner();
+    assert_eq!(winner.etag, "2");
+}
+
 concord_kit::backend_tests!(
     departments_tree_crud,
     department_tree_rules,
@@ -2051,4 +2120,5 @@ concord_kit::backend_tests!(
     find_responsible_departments,
     resolve_audiences,
     audit_trail,
+    concurrent_changes,
 );

@@ -1,7 +1,7 @@
 //! Questions the rest of the suite asks the directory: search by name, "who
 //! handles X?", and who an audience covers.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use concord_kit::ids::check_id;
 use concord_kit::{Error, Violations};
@@ -81,7 +81,13 @@ fn check_ids(v: &mut Violations, field: &str, ids: &[String]) {
 }
 
 /// Names `field[i]` for each id not in `known`.
-fn report_unknown(v: &mut Violations, field: &str, ids: &[String], known: &[String], what: &str) {
+fn report_unknown(
+    v: &mut Violations,
+    field: &str,
+    ids: &[String],
+    known: &HashSet<String>,
+    what: &str,
+) {
     for (i, id) in ids.iter().enumerate() {
         if !known.contains(id) {
             v.add(format!("{field}[{i}]"), format!("names no {what}"));
@@ -106,7 +112,7 @@ pub async fn resolve_audience(
 
     let mut conn = dir.conn().await?;
     let mut v = Violations::new();
-    let known: Vec<String> = department::get_many(&mut conn, &req.department_ids)
+    let known: HashSet<String> = department::get_many(&mut conn, &req.department_ids)
         .await?
         .into_iter()
         .map(|d| d.id)
@@ -118,7 +124,10 @@ pub async fn resolve_audience(
         &known,
         "department",
     );
-    let known = person::existing(&mut conn, &req.person_ids).await?;
+    let known: HashSet<String> = person::existing(&mut conn, &req.person_ids)
+        .await?
+        .into_iter()
+        .collect();
     report_unknown(&mut v, "person_ids", &req.person_ids, &known, "person");
     v.into_result()?;
 

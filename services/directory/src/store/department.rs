@@ -178,7 +178,13 @@ pub async fn delete(
         .bind(read_version)
         .execute(&mut *conn)
         .await
-        .map_err(|e| write_error(e, "department"))?;
+        .map_err(|e| match &e {
+            // People or sub-departments arrived after the emptiness check.
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                Error::precondition("the department is no longer empty; read it again")
+            }
+            _ => e.into(),
+        })?;
     Ok((done.rows_affected() == 1).then_some(duties))
 }
 
