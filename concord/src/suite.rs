@@ -8,7 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use concord_kit::auth::Verifier;
+use concord_kit::auth::{Issuer, Verifier};
+use concord_kit::clients::{Credentials, Upstreams};
+use concord_kit::period::OrgZone;
 use concord_kit::bus::{InProcessBus, RedisBus, SharedBus};
 use concord_kit::clock::{SharedClock, SystemClock};
 use concord_kit::config::Settings;
@@ -149,19 +151,46 @@ pub async fn start(
     let metrics_addr = metrics_listener.local_addr()?;
     tokio::spawn(concord_kit::metrics::serve_metrics(metrics_listener, shutdown.clone()));
 
-    let mut tasks = JoinSet::new();
+    // Bind every listener first, so each service knows where the others are.
+    let mut listeners = Vec::new();
     let mut addrs = BTreeMap::new();
-    for target in targets {
-        let want_port = settings.port_base.checked_add(target.port_offset).context("CONCORD_PORT_BASE is too high")?;
+    for target in &targets {
+        // A base of 0 lets the system pick every port.
+        let want_port = match settings.port_base {
+            0 => 0,
+            base => base.checked_add(target.port_offset).context("CONCORD_PORT_BASE is too high")?,
+        };
         let listener = TcpListener::bind((host, port(want_port)))
             .await
             .with_context(|| format!("binding {host}:{want_port} for {}", target.name))?;
         addrs.insert(target.name, listener.local_addr()?);
+        listeners.push(listener);
+    }
+    let mut upstream_addrs: BTreeMap<String, String> = addrs
+        .iter()
+        .map(|(name, addr)| (name.to_string(), format!("http://{addr}")))
+        .collect();
+    // Configured addresses win: a target may run elsewhere even if named here.
+    upstream_addrs.extend(settings.upstreams.clone());
+    let issuer = Issuer::new(&secret);
+    let zone: OrgZone = settings
+        .timezone
+        .parse()
+        .map_err(|e| anyhow::anyhow!("CONCORD_TIMEZONE: {e}"))?;
+
+    let mut tasks = JoinSet::new();
+    for (target, listener) in targets.into_iter().zip(listeners) {
         let ctx = Context {
             location: location(settings, target.name),
             clock: clock.clone(),
+            zone,
             bus: bus.clone(),
             limits,
+            upstreams: Upstreams::new(
+                upstream_addrs.clone(),
+                Credentials::issuer(issuer.clone(), target.name),
+                limits.request_timeout,
+            ),
             shutdown: shutdown.clone(),
         };
         let service = (target.start)(ctx)

@@ -36,8 +36,15 @@ pub async fn record(
 
 /// Lists entries newest first, filtered by resource and actor.
 #[tracing::instrument(skip_all)]
-pub async fn list(db: &Db, req: &ListAuditEntriesRequest) -> Result<ListAuditEntriesResponse, Error> {
-    let page = Page::parse(req.page_size, &req.page_token, &format!("{}|{}", req.resource, req.actor))?;
+pub async fn list(
+    db: &Db,
+    req: &ListAuditEntriesRequest,
+) -> Result<ListAuditEntriesResponse, Error> {
+    let page = Page::parse(
+        req.page_size,
+        &req.page_token,
+        &format!("{}|{}", req.resource, req.actor),
+    )?;
     let rows = sqlx::query(
         "SELECT id, at_ms, actor, action, resource, detail FROM kit_audit \
          WHERE ($1 = '' OR resource = $1) AND ($2 = '' OR actor = $2) AND ($3 = '' OR id < $3) \
@@ -63,5 +70,8 @@ pub async fn list(db: &Db, req: &ListAuditEntriesRequest) -> Result<ListAuditEnt
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let (entries, next_page_token) = page.finish(entries, |e| e.id.clone());
-    Ok(ListAuditEntriesResponse { entries, next_page_token })
+    Ok(ListAuditEntriesResponse {
+        entries,
+        next_page_token,
+    })
 }

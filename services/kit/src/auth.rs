@@ -121,11 +121,19 @@ impl std::fmt::Debug for Issuer {
 
 impl Issuer {
     pub fn new(secret: &[u8]) -> Self {
-        Self { key: EncodingKey::from_secret(secret) }
+        Self {
+            key: EncodingKey::from_secret(secret),
+        }
     }
 
     /// A token for `subject` valid for `ttl`.
-    pub fn issue(&self, subject: &str, roles: &[Role], department_id: Option<&str>, ttl: Duration) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        subject: &str,
+        roles: &[Role],
+        department_id: Option<&str>,
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
         let now = now_secs();
         let claims = Claims {
             sub: subject.to_string(),
@@ -135,7 +143,11 @@ impl Issuer {
             exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
             iss: DEV_ISSUER.to_string(),
         };
-        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key)?)
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.key,
+        )?)
     }
 }
 
@@ -213,7 +225,13 @@ impl Verifier {
             v.leeway = 5;
             (DecodingKey::from_secret(s), v)
         });
-        Self { inner: Arc::new(VerifierInner { hs256, jwks, cache: RwLock::new(HashMap::new()) }) }
+        Self {
+            inner: Arc::new(VerifierInner {
+                hs256,
+                jwks,
+                cache: RwLock::new(HashMap::new()),
+            }),
+        }
     }
 
     /// A verifier of development tokens (when `secret` is given) and of an
@@ -242,9 +260,13 @@ impl Verifier {
                     url: url.to_string(),
                     keys: RwLock::new(HashMap::new()),
                     validation,
-                    http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
+                    http: reqwest::Client::builder()
+                        .timeout(Duration::from_secs(10))
+                        .build()?,
                 });
-                jwks.refresh().await.map_err(|e| anyhow::anyhow!("CONCORD_JWKS_URL {url}: {e}"))?;
+                jwks.refresh()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("CONCORD_JWKS_URL {url}: {e}"))?;
                 let weak = Arc::downgrade(&jwks);
                 tokio::spawn(async move {
                     loop {
@@ -266,7 +288,10 @@ impl Verifier {
     }
 
     /// Verifies an `authorization` header value (`Bearer …`).
-    pub fn verify_header(&self, value: Option<&http::HeaderValue>) -> Result<Arc<Principal>, AuthError> {
+    pub fn verify_header(
+        &self,
+        value: Option<&http::HeaderValue>,
+    ) -> Result<Arc<Principal>, AuthError> {
         let value = value.ok_or(AuthError::Missing)?;
         let value = value.to_str().map_err(|_| AuthError::Malformed)?;
         let token = value
@@ -280,7 +305,13 @@ impl Verifier {
     /// Verifies a token, answering from the cache when it was seen before.
     pub fn verify(&self, token: &str) -> Result<Arc<Principal>, AuthError> {
         let now = now_secs();
-        if let Some(p) = self.inner.cache.read().unwrap_or_else(|p| p.into_inner()).get(token) {
+        if let Some(p) = self
+            .inner
+            .cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(token)
+        {
             if p.expires_at > now {
                 return Ok(p.clone());
             }
@@ -299,23 +330,22 @@ impl Verifier {
     }
 
     fn verify_uncached(&self, token: &str) -> Result<Principal, AuthError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
         let claims = match header.alg {
             Algorithm::HS256 => {
-                let (key, validation) = self
-                    .inner
-                    .hs256
-                    .as_ref()
-                    .ok_or_else(|| AuthError::Invalid("HS256 tokens are not accepted here".into()))?;
+                let (key, validation) = self.inner.hs256.as_ref().ok_or_else(|| {
+                    AuthError::Invalid("HS256 tokens are not accepted here".into())
+                })?;
                 decode(token, key, validation)?
             }
             Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 => {
-                let jwks = self
-                    .inner
-                    .jwks
-                    .as_ref()
-                    .ok_or_else(|| AuthError::Invalid("RS256 tokens are not accepted here".into()))?;
-                let kid = header.kid.ok_or_else(|| AuthError::Invalid("token has no kid".into()))?;
+                let jwks = self.inner.jwks.as_ref().ok_or_else(|| {
+                    AuthError::Invalid("RS256 tokens are not accepted here".into())
+                })?;
+                let kid = header
+                    .kid
+                    .ok_or_else(|| AuthError::Invalid("token has no kid".into()))?;
                 let keys = jwks.keys.read().unwrap_or_else(|p| p.into_inner());
                 let Some(key) = keys.get(&kid) else {
                     drop(keys);
@@ -326,7 +356,11 @@ impl Verifier {
                 };
                 decode(token, key, &jwks.validation)?
             }
-            other => return Err(AuthError::Invalid(format!("algorithm {other:?} is not accepted"))),
+            other => {
+                return Err(AuthError::Invalid(format!(
+                    "algorithm {other:?} is not accepted"
+                )));
+            }
         };
         let roles = claims
             .roles
@@ -336,7 +370,12 @@ impl Verifier {
         if claims.sub.is_empty() {
             return Err(AuthError::Invalid("token has no subject".into()));
         }
-        Ok(Principal { subject: claims.sub, department_id: claims.dept.filter(|d| !d.is_empty()), roles, expires_at: claims.exp })
+        Ok(Principal {
+            subject: claims.sub,
+            department_id: claims.dept.filter(|d| !d.is_empty()),
+            roles,
+            expires_at: claims.exp,
+        })
     }
 }
 
@@ -368,7 +407,12 @@ mod tests {
     fn issued_tokens_verify_into_a_principal() {
         let issuer = Issuer::new(SECRET);
         let token = issuer
-            .issue("p1", &[Role::DepartmentHead], Some("d1"), Duration::from_secs(60))
+            .issue(
+                "p1",
+                &[Role::DepartmentHead],
+                Some("d1"),
+                Duration::from_secs(60),
+            )
             .unwrap();
         let p = Verifier::hs256(SECRET).verify(&token).unwrap();
         assert_eq!(p.subject, "p1");
@@ -382,12 +426,36 @@ mod tests {
         let forged = Issuer::new(b"another-secret-another-secret-xx")
             .issue("p1", &[Role::Admin], None, Duration::from_secs(60))
             .unwrap();
-        assert!(matches!(verifier.verify(&forged), Err(AuthError::Invalid(_))));
-        let claims = Claims { sub: "p1".into(), dept: None, roles: vec![], exp: now_secs() - 600, iat: 0, iss: DEV_ISSUER.into() };
-        let expired = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        assert!(matches!(
+            verifier.verify(&forged),
+            Err(AuthError::Invalid(_))
+        ));
+        let claims = Claims {
+            sub: "p1".into(),
+            dept: None,
+            roles: vec![],
+            exp: now_secs() - 600,
+            iat: 0,
+            iss: DEV_ISSUER.into(),
+        };
+        let expired = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
         assert!(matches!(verifier.verify(&expired), Err(AuthError::Expired)));
-        assert!(matches!(verifier.verify("not.a.jwt"), Err(AuthError::Invalid(_))));
-        assert!(matches!(verifier.verify_header(Some(&http::HeaderValue::from_static("Basic x"))), Err(AuthError::Malformed)));
-        assert!(matches!(verifier.verify_header(None), Err(AuthError::Missing)));
+        assert!(matches!(
+            verifier.verify("not.a.jwt"),
+            Err(AuthError::Invalid(_))
+        ));
+        assert!(matches!(
+            verifier.verify_header(Some(&http::HeaderValue::from_static("Basic x"))),
+            Err(AuthError::Malformed)
+        ));
+        assert!(matches!(
+            verifier.verify_header(None),
+            Err(AuthError::Missing)
+        ));
     }
 }

@@ -22,7 +22,11 @@ pub enum Decision {
 }
 
 /// Decides a request from its path and `authorization` header.
-pub fn decide(verifier: &Verifier, path: &str, authorization: Option<&http::HeaderValue>) -> Decision {
+pub fn decide(
+    verifier: &Verifier,
+    path: &str,
+    authorization: Option<&http::HeaderValue>,
+) -> Decision {
     let Some(method) = policy_table::lookup(path) else {
         return Decision::Pass;
     };
@@ -31,7 +35,12 @@ pub fn decide(verifier: &Verifier, path: &str, authorization: Option<&http::Head
     }
     let principal = match verifier.verify_header(authorization) {
         Ok(p) => p,
-        Err(e @ (AuthError::Missing | AuthError::Malformed | AuthError::Expired | AuthError::Invalid(_))) => {
+        Err(
+            e @ (AuthError::Missing
+            | AuthError::Malformed
+            | AuthError::Expired
+            | AuthError::Invalid(_)),
+        ) => {
             return Decision::Refused(e.into());
         }
     };
@@ -41,7 +50,11 @@ pub fn decide(verifier: &Verifier, path: &str, authorization: Option<&http::Head
         Decision::Refused(Status::permission_denied(format!(
             "{} may not be called with roles {:?}",
             method.method,
-            principal.roles.iter().map(|r| crate::auth::role_name(*r)).collect::<Vec<_>>()
+            principal
+                .roles
+                .iter()
+                .map(|r| crate::auth::role_name(*r))
+                .collect::<Vec<_>>()
         )))
     }
 }
@@ -61,7 +74,10 @@ impl AuthLayer {
 impl<S> tower::Layer<S> for AuthLayer {
     type Service = AuthService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService { inner, verifier: self.verifier.clone() }
+        AuthService {
+            inner,
+            verifier: self.verifier.clone(),
+        }
     }
 }
 
@@ -88,7 +104,11 @@ where
     }
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
-        match decide(&self.verifier, req.uri().path(), req.headers().get(http::header::AUTHORIZATION)) {
+        match decide(
+            &self.verifier,
+            req.uri().path(),
+            req.headers().get(http::header::AUTHORIZATION),
+        ) {
             Decision::Pass => futures::future::Either::Left(self.inner.call(req)),
             Decision::Allowed(p) => {
                 req.extensions_mut().insert(p);

@@ -73,11 +73,11 @@ impl Topics {
 
     fn deliver(&self, topic: &str, d: Delivery) {
         let mut senders = self.senders.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(tx) = senders.get(topic) {
-            if tx.send(d).is_err() {
-                // Nobody listens any more.
-                senders.remove(topic);
-            }
+        if let Some(tx) = senders.get(topic)
+            && tx.send(d).is_err()
+        {
+            // Nobody listens any more.
+            senders.remove(topic);
         }
     }
 
@@ -150,11 +150,22 @@ impl RedisBus {
         let topics = Arc::new(Topics::default());
         let stop = CancellationToken::new();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(subscriber_loop(client, prefix.to_string(), topics.clone(), stop.clone(), ready_tx));
+        tokio::spawn(subscriber_loop(
+            client,
+            prefix.to_string(),
+            topics.clone(),
+            stop.clone(),
+            ready_tx,
+        ));
         // Wait until the first subscription is live, so nothing published
         // after `connect` returns is missed.
         let _ = tokio::time::timeout(Duration::from_secs(5), ready_rx).await;
-        Ok(Arc::new(Self { prefix: prefix.to_string(), publisher, topics, stop }))
+        Ok(Arc::new(Self {
+            prefix: prefix.to_string(),
+            publisher,
+            topics,
+            stop,
+        }))
     }
 }
 
@@ -212,7 +223,9 @@ async fn subscriber_loop(
                 tracing::warn!("redis bus connection lost; reconnecting");
                 topics.gap_everywhere();
             }
-            Ok(Err(e)) => tracing::warn!(error = %e, retry_in = ?backoff, "redis bus cannot subscribe"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, retry_in = ?backoff, "redis bus cannot subscribe")
+            }
             Err(_) => tracing::warn!(retry_in = ?backoff, "redis bus subscribe timed out"),
         }
         tokio::select! {
@@ -231,7 +244,10 @@ async fn stream_next_fn(stream: &mut redis::aio::PubSubStream) -> Option<redis::
 
 fn deliver(topics: &Topics, prefix: &str, msg: &redis::Msg) {
     if let Some(topic) = msg.get_channel_name().strip_prefix(prefix) {
-        topics.deliver(topic, Delivery::Message(Bytes::copy_from_slice(msg.get_payload_bytes())));
+        topics.deliver(
+            topic,
+            Delivery::Message(Bytes::copy_from_slice(msg.get_payload_bytes())),
+        );
     }
 }
 

@@ -19,7 +19,11 @@ pub type ServiceChannel = InterceptedService<Channel, ServiceAuth>;
 #[derive(Clone)]
 pub enum Credentials {
     /// Mint short-lived development tokens with the shared secret.
-    Issuer { issuer: Issuer, name: String, cached: Arc<RwLock<Option<(String, std::time::Instant)>>> },
+    Issuer {
+        issuer: Issuer,
+        name: String,
+        cached: Arc<RwLock<Option<(String, std::time::Instant)>>>,
+    },
     /// A token provided by the platform (`CONCORD_SERVICE_TOKEN`).
     Static(String),
 }
@@ -37,22 +41,34 @@ const TOKEN_TTL: Duration = Duration::from_secs(3600);
 
 impl Credentials {
     pub fn issuer(issuer: Issuer, service_name: &str) -> Self {
-        Credentials::Issuer { issuer, name: service_name.to_string(), cached: Arc::default() }
+        Credentials::Issuer {
+            issuer,
+            name: service_name.to_string(),
+            cached: Arc::default(),
+        }
     }
 
     fn bearer(&self) -> Result<String, tonic::Status> {
         match self {
             Credentials::Static(t) => Ok(t.clone()),
-            Credentials::Issuer { issuer, name, cached } => {
-                if let Some((token, made)) = cached.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                    if made.elapsed() < TOKEN_TTL / 2 {
-                        return Ok(token.clone());
-                    }
+            Credentials::Issuer {
+                issuer,
+                name,
+                cached,
+            } => {
+                if let Some((token, made)) =
+                    cached.read().unwrap_or_else(|p| p.into_inner()).as_ref()
+                    && made.elapsed() < TOKEN_TTL / 2
+                {
+                    return Ok(token.clone());
                 }
                 let token = issuer
                     .issue(name, &[Role::Service], None, TOKEN_TTL)
-                    .map_err(|e| tonic::Status::internal(format!("cannot sign a service token: {e}")))?;
-                *cached.write().unwrap_or_else(|p| p.into_inner()) = Some((token.clone(), std::time::Instant::now()));
+                    .map_err(|e| {
+                        tonic::Status::internal(format!("cannot sign a service token: {e}"))
+                    })?;
+                *cached.write().unwrap_or_else(|p| p.into_inner()) =
+                    Some((token.clone(), std::time::Instant::now()));
                 Ok(token)
             }
         }
@@ -76,7 +92,6 @@ impl tonic::service::Interceptor for ServiceAuth {
     }
 }
 
-
 /// Addresses of the other targets and this service's credentials.
 #[derive(Debug, Clone)]
 pub struct Upstreams {
@@ -87,26 +102,44 @@ pub struct Upstreams {
 
 impl Upstreams {
     /// `addresses` maps target names to `http://host:port`.
-    pub fn new(addresses: BTreeMap<String, String>, credentials: Credentials, request_timeout: Duration) -> Self {
-        Self { addresses, credentials, request_timeout }
+    pub fn new(
+        addresses: BTreeMap<String, String>,
+        credentials: Credentials,
+        request_timeout: Duration,
+    ) -> Self {
+        Self {
+            addresses,
+            credentials,
+            request_timeout,
+        }
     }
 
     /// The same addresses, with credentials naming another service.
     pub fn for_service(&self, credentials: Credentials) -> Self {
-        Self { credentials, ..self.clone() }
+        Self {
+            credentials,
+            ..self.clone()
+        }
     }
 
     /// A lazily connecting channel to `target` (reconnects by itself).
     pub fn channel(&self, target: &str) -> anyhow::Result<ServiceChannel> {
-        let url = self
-            .addresses
-            .get(target)
-            .ok_or_else(|| anyhow::anyhow!("no address for target {target}: run it here or set CONCORD_UPSTREAMS__{}", target.to_uppercase()))?;
+        let url = self.addresses.get(target).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no address for target {target}: run it here or set CONCORD_UPSTREAMS__{}",
+                target.to_uppercase()
+            )
+        })?;
         let channel = Endpoint::from_shared(url.clone())?
             .connect_timeout(Duration::from_secs(2))
             .timeout(self.request_timeout)
             .tcp_nodelay(true)
             .connect_lazy();
-        Ok(InterceptedService::new(channel, ServiceAuth { credentials: self.credentials.clone() }))
+        Ok(InterceptedService::new(
+            channel,
+            ServiceAuth {
+                credentials: self.credentials.clone(),
+            },
+        ))
     }
 }

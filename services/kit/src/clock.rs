@@ -47,7 +47,10 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start_ms: Millis) -> Arc<Self> {
-        Arc::new(Self { now: AtomicI64::new(start_ms), moved: Notify::new() })
+        Arc::new(Self {
+            now: AtomicI64::new(start_ms),
+            moved: Notify::new(),
+        })
     }
 
     /// Moves the clock forward and wakes whoever waits on it.
@@ -111,7 +114,13 @@ mod tests {
         for ms in [0, 1, 999, 1_700_000_000_123, -1500] {
             assert_eq!(from_timestamp(&to_timestamp(ms)), Some(ms));
         }
-        assert_eq!(from_timestamp(&prost_types::Timestamp { seconds: 1, nanos: -1 }), None);
+        assert_eq!(
+            from_timestamp(&prost_types::Timestamp {
+                seconds: 1,
+                nanos: -1
+            }),
+            None
+        );
     }
 
     #[tokio::test]

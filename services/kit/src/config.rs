@@ -139,7 +139,12 @@ impl Settings {
         let settings: Settings = figment
             .merge(
                 Env::raw()
-                    .only(&["DATABASE_URL", "REDIS_URL", "RUST_LOG", "OTEL_EXPORTER_OTLP_ENDPOINT"])
+                    .only(&[
+                        "DATABASE_URL",
+                        "REDIS_URL",
+                        "RUST_LOG",
+                        "OTEL_EXPORTER_OTLP_ENDPOINT",
+                    ])
                     .map(|k| match k.as_str() {
                         "RUST_LOG" => "log".into(),
                         "OTEL_EXPORTER_OTLP_ENDPOINT" => "otlp_endpoint".into(),
@@ -164,11 +169,22 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |setting, why: &str| Err(ConfigError::Invalid { setting, why: why.into() });
+        let bad = |setting, why: &str| {
+            Err(ConfigError::Invalid {
+                setting,
+                why: why.into(),
+            })
+        };
         if let Some(url) = &self.database_url {
             let url = url.expose_secret();
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
-                return bad("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite:");
+            if !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
+            {
+                return bad(
+                    "DATABASE_URL",
+                    "must start with postgres://, postgresql:// or sqlite:",
+                );
             }
         }
         if let Some(url) = &self.redis_url {
@@ -177,23 +193,26 @@ impl Settings {
                 return bad("REDIS_URL", "must start with redis:// or rediss://");
             }
         }
-        if let Some(secret) = &self.jwt_secret {
-            if secret.expose_secret().len() < 32 {
-                return bad("CONCORD_JWT_SECRET", "must be at least 32 bytes");
-            }
+        if let Some(secret) = &self.jwt_secret
+            && secret.expose_secret().len() < 32
+        {
+            return bad("CONCORD_JWT_SECRET", "must be at least 32 bytes");
         }
-        if let Some(url) = &self.jwks_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return bad("CONCORD_JWKS_URL", "must be an http(s) URL");
-            }
+        if let Some(url) = &self.jwks_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return bad("CONCORD_JWKS_URL", "must be an http(s) URL");
         }
-        if let Some(url) = &self.otlp_endpoint {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return bad("OTEL_EXPORTER_OTLP_ENDPOINT", "must be an http(s) URL");
-            }
+        if let Some(url) = &self.otlp_endpoint
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return bad("OTEL_EXPORTER_OTLP_ENDPOINT", "must be an http(s) URL");
         }
         if let Err(e) = self.log.parse::<tracing_subscriber::EnvFilter>() {
-            return Err(ConfigError::Invalid { setting: "RUST_LOG", why: format!("is not a valid filter: {e}") });
+            return Err(ConfigError::Invalid {
+                setting: "RUST_LOG",
+                why: format!("is not a valid filter: {e}"),
+            });
         }
         if self.max_message_bytes < 1024 {
             return bad("CONCORD_MAX_MESSAGE_BYTES", "must be at least 1024");
@@ -205,7 +224,10 @@ impl Settings {
             return bad("CONCORD_MAX_CONCURRENT_STREAMS", "must be at least 1");
         }
         if let Err(e) = self.timezone.parse::<crate::period::OrgZone>() {
-            return Err(ConfigError::Invalid { setting: "CONCORD_TIMEZONE", why: format!("is not a time zone name: {e}") });
+            return Err(ConfigError::Invalid {
+                setting: "CONCORD_TIMEZONE",
+                why: format!("is not a time zone name: {e}"),
+            });
         }
         for (name, url) in &self.upstreams {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -224,9 +246,13 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API fixes the error type
     fn layers_apply_in_order_and_bad_values_name_the_setting() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("c.toml", "port_base = 6000\nmetrics_port = 7000\nlog = \"debug\"")?;
+            jail.create_file(
+                "c.toml",
+                "port_base = 6000\nmetrics_port = 7000\nlog = \"debug\"",
+            )?;
             jail.set_env("CONCORD_METRICS_PORT", "7100");
             jail.set_env("CONCORD_TEST_SOMETHING", "not a setting");
             jail.set_env("CONCORD_UPSTREAMS__NOTICES", "http://notices:50052");
@@ -238,12 +264,16 @@ mod tests {
             assert_eq!(s.upstreams["notices"], "http://notices:50052");
 
             jail.set_env("CONCORD_METRICS_PORT", "lots");
-            let err = Settings::load(None, serde_json::json!({})).unwrap_err().to_string();
+            let err = Settings::load(None, serde_json::json!({}))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("METRICS_PORT"), "{err}");
 
             jail.set_env("CONCORD_METRICS_PORT", "7100");
             jail.set_env("DATABASE_URL", "mysql://x");
-            let err = Settings::load(None, serde_json::json!({})).unwrap_err().to_string();
+            let err = Settings::load(None, serde_json::json!({}))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("DATABASE_URL"), "{err}");
             Ok(())
         });

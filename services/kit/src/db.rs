@@ -83,13 +83,20 @@ impl Db {
             Location::Postgres { url, schema } => {
                 anyhow::ensure!(
                     !schema.is_empty()
-                        && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                        && schema
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                     "schema name {schema:?} must be lowercase letters, digits and _"
                 );
                 // Create the schema once, outside the pool that selects it.
-                let setup = AnyPoolOptions::new().max_connections(1).connect(url).await?;
+                let setup = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .connect(url)
+                    .await?;
                 setup
-                    .execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "CREATE SCHEMA IF NOT EXISTS {schema}"
+                    )))
                     .await?;
                 setup.close().await;
                 let set_path = format!("SET search_path TO {schema}");
@@ -137,7 +144,9 @@ impl Db {
             Backend::Postgres => KIT_TABLES.to_string(),
             Backend::Sqlite => KIT_TABLES.replace("BYTEA", "BLOB"),
         };
-        db.pool.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(kit_tables))).await?;
+        db.pool
+            .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(kit_tables)))
+            .await?;
         let migrator = match backend {
             Backend::Postgres => migrations.postgres,
             Backend::Sqlite => migrations.sqlite,
@@ -175,7 +184,10 @@ impl Db {
 
     /// Checks the database answers (readiness).
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").fetch_one(&self.pool).await.map(|_: AnyRow| ())
+        sqlx::query("SELECT 1")
+            .fetch_one(&self.pool)
+            .await
+            .map(|_: AnyRow| ())
     }
 
     pub async fn close(&self) {

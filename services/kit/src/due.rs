@@ -152,7 +152,10 @@ pub async fn run_due(db: &Db, clock: &SharedClock, handlers: &Handlers) -> Resul
     for (id, lease, action) in claimed {
         let outcome = match handlers.0.get(&action.kind) {
             Some(h) => h.run(&action).await,
-            None => Err(Error::Internal(anyhow::anyhow!("no handler for due action kind {}", action.kind))),
+            None => Err(Error::Internal(anyhow::anyhow!(
+                "no handler for due action kind {}",
+                action.kind
+            ))),
         };
         match outcome {
             Ok(()) => {
@@ -166,12 +169,14 @@ pub async fn run_due(db: &Db, clock: &SharedClock, handlers: &Handlers) -> Resul
             Err(e) => {
                 let retry_in = backoff(action.attempt);
                 tracing::warn!(kind = %action.kind, subject = %action.subject, attempt = action.attempt, error = %e, "due action failed; will retry");
-                sqlx::query("UPDATE kit_due SET lease_until_ms = $3 WHERE id = $1 AND lease_until_ms = $2")
-                    .bind(&id)
-                    .bind(lease)
-                    .bind(clock.now_ms() + retry_in)
-                    .execute(db.pool())
-                    .await?;
+                sqlx::query(
+                    "UPDATE kit_due SET lease_until_ms = $3 WHERE id = $1 AND lease_until_ms = $2",
+                )
+                .bind(&id)
+                .bind(lease)
+                .bind(clock.now_ms() + retry_in)
+                .execute(db.pool())
+                .await?;
             }
         }
     }
@@ -184,7 +189,12 @@ fn backoff(attempt: i64) -> Millis {
 }
 
 /// Starts the worker of a service: it runs due actions until `shutdown`.
-pub fn spawn_worker(db: Db, clock: SharedClock, handlers: Handlers, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+pub fn spawn_worker(
+    db: Db,
+    clock: SharedClock,
+    handlers: Handlers,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let ran = match run_due(&db, &clock, &handlers).await {

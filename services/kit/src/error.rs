@@ -36,7 +36,11 @@ impl Violations {
 
     /// `Ok(())` when nothing was recorded, else the invalid-argument error.
     pub fn into_result(self) -> Result<(), Error> {
-        if self.is_empty() { Ok(()) } else { Err(Error::Invalid(self)) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(self))
+        }
     }
 }
 
@@ -77,7 +81,10 @@ pub enum Error {
 
 impl Error {
     pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
-        Error::NotFound { kind, id: id.into() }
+        Error::NotFound {
+            kind,
+            id: id.into(),
+        }
     }
 
     pub fn denied(why: impl Into<String>) -> Self {
@@ -90,7 +97,9 @@ impl Error {
 
     /// The etag given does not match the stored one.
     pub fn stale_etag(kind: &'static str) -> Self {
-        Error::Aborted(format!("{kind} was changed since it was read (etag mismatch); read it again"))
+        Error::Aborted(format!(
+            "{kind} was changed since it was read (etag mismatch); read it again"
+        ))
     }
 }
 

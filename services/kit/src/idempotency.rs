@@ -68,10 +68,12 @@ pub async fn replay<M: prost::Message + Default>(
     .await?;
     let bytes: Option<Vec<u8>> = row.try_get(0)?;
     match bytes {
-        Some(b) => M::decode(b.as_slice())
-            .map(Some)
-            .map_err(|e| Error::Internal(anyhow::Error::new(e).context("decoding a remembered response"))),
-        None => Err(Error::Aborted("the same request_id is being processed; retry".into())),
+        Some(b) => M::decode(b.as_slice()).map(Some).map_err(|e| {
+            Error::Internal(anyhow::Error::new(e).context("decoding a remembered response"))
+        }),
+        None => Err(Error::Aborted(
+            "the same request_id is being processed; retry".into(),
+        )),
     }
 }
 

@@ -36,7 +36,10 @@ pub fn check_text(v: &mut Violations, field: &str, value: &str, max_chars: usize
 pub fn check_opt_text(v: &mut Violations, field: &str, value: &str, max_chars: usize) {
     if value.chars().count() > max_chars {
         v.add(field, format!("must be at most {max_chars} characters"));
-    } else if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         v.add(field, "must not contain control characters");
     }
 }

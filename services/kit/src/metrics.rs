@@ -82,11 +82,29 @@ pub fn render() -> String {
 /// Go's spelling of a gRPC status code, as the grpc-ecosystem labels use.
 pub fn code_label(code: i32) -> &'static str {
     const NAMES: [&str; 17] = [
-        "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
-        "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted",
-        "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated",
+        "OK",
+        "Canceled",
+        "Unknown",
+        "InvalidArgument",
+        "DeadlineExceeded",
+        "NotFound",
+        "AlreadyExists",
+        "PermissionDenied",
+        "ResourceExhausted",
+        "FailedPrecondition",
+        "Aborted",
+        "OutOfRange",
+        "Unimplemented",
+        "Internal",
+        "Unavailable",
+        "DataLoss",
+        "Unauthenticated",
     ];
-    usize::try_from(code).ok().and_then(|i| NAMES.get(i)).copied().unwrap_or("Unknown")
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .copied()
+        .unwrap_or("Unknown")
 }
 
 /// Counters of one method, resolved once so a call touches no label maps.
@@ -130,18 +148,40 @@ pub struct MethodTable {
 }
 
 const INFRA: &[(&str, &str, &str, MethodKind)] = &[
-    ("/grpc.health.v1.Health/Check", "grpc.health.v1.Health", "Check", MethodKind::Unary),
-    ("/grpc.health.v1.Health/Watch", "grpc.health.v1.Health", "Watch", MethodKind::ServerStream),
+    (
+        "/grpc.health.v1.Health/Check",
+        "grpc.health.v1.Health",
+        "Check",
+        MethodKind::Unary,
+    ),
+    (
+        "/grpc.health.v1.Health/Watch",
+        "grpc.health.v1.Health",
+        "Watch",
+        MethodKind::ServerStream,
+    ),
 ];
 
 static TABLE: LazyLock<MethodTable> = LazyLock::new(|| {
     let mut known: Vec<(&'static str, Arc<MethodMetrics>)> = policy_table::METHODS
         .iter()
-        .map(|m| (m.path, Arc::new(MethodMetrics::new(m.kind.as_label(), m.service, m.method))))
-        .chain(INFRA.iter().map(|(p, s, m, k)| (*p, Arc::new(MethodMetrics::new(k.as_label(), s, m)))))
+        .map(|m| {
+            (
+                m.path,
+                Arc::new(MethodMetrics::new(m.kind.as_label(), m.service, m.method)),
+            )
+        })
+        .chain(
+            INFRA
+                .iter()
+                .map(|(p, s, m, k)| (*p, Arc::new(MethodMetrics::new(k.as_label(), s, m)))),
+        )
         .collect();
     known.sort_by_key(|(p, _)| *p);
-    MethodTable { known, unknown: Arc::new(MethodMetrics::new("unary", "unknown", "unknown")) }
+    MethodTable {
+        known,
+        unknown: Arc::new(MethodMetrics::new("unary", "unknown", "unknown")),
+    }
 });
 
 impl MethodTable {
@@ -182,7 +222,8 @@ where
 {
     type Response = http::Response<MeteredBody<ResBody>>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self::Response, S::Error>> + Send>>;
+    type Future =
+        Pin<Box<dyn std::future::Future<Output = Result<Self::Response, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -197,14 +238,15 @@ where
         let fut = self.inner.call(req);
         Box::pin(async move {
             let res = fut.await?;
-            Ok(res.map(|body| MeteredBody::new(body, metrics, started)))
-            .map(|mut res: http::Response<MeteredBody<ResBody>>| {
-                // A trailers-only response carries the status in the headers.
-                if let Some(code) = grpc_status(res.headers()) {
-                    res.body_mut().finish(code);
-                }
-                res
-            })
+            Ok(res.map(|body| MeteredBody::new(body, metrics, started))).map(
+                |mut res: http::Response<MeteredBody<ResBody>>| {
+                    // A trailers-only response carries the status in the headers.
+                    if let Some(code) = grpc_status(res.headers()) {
+                        res.body_mut().finish(code);
+                    }
+                    res
+                },
+            )
         })
     }
 }
@@ -238,7 +280,10 @@ pin_project_lite::pin_project! {
 
 impl<B> MeteredBody<B> {
     pub fn new(inner: B, metrics: Option<Arc<MethodMetrics>>, started: Instant) -> Self {
-        Self { inner, pending: metrics.map(|m| (m, started)) }
+        Self {
+            inner,
+            pending: metrics.map(|m| (m, started)),
+        }
     }
 
     fn finish(&mut self, code: i32) {
@@ -259,16 +304,18 @@ impl<B: Body> Body for MeteredBody<B> {
         let this = self.project();
         let polled = this.inner.poll_frame(cx);
         let code = match &polled {
-            Poll::Ready(Some(Ok(frame))) => frame.trailers_ref().map(|t| grpc_status(t).unwrap_or(2)),
+            Poll::Ready(Some(Ok(frame))) => {
+                frame.trailers_ref().map(|t| grpc_status(t).unwrap_or(2))
+            }
             Poll::Ready(Some(Err(_))) => Some(2),
             // Ended without trailers: a malformed gRPC response.
             Poll::Ready(None) => Some(2),
             Poll::Pending => None,
         };
-        if let Some(code) = code {
-            if let Some((m, started)) = this.pending.take() {
-                m.finish(started, code);
-            }
+        if let Some(code) = code
+            && let Some((m, started)) = this.pending.take()
+        {
+            m.finish(started, code);
         }
         polled
     }
@@ -312,7 +359,9 @@ pub async fn serve_metrics(
                     .body(http_body_util::Full::new(bytes::Bytes::from(body)))
             });
             let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, svc)
+                .await;
         });
     }
 }

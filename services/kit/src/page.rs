@@ -54,7 +54,11 @@ impl Page {
             }
             Some(token.k)
         };
-        Ok(Self { size, after, filter })
+        Ok(Self {
+            size,
+            after,
+            filter,
+        })
     }
 
     /// Rows to fetch: one more than the page, to know whether another follows.
@@ -70,7 +74,10 @@ impl Page {
         }
         rows.truncate(limit);
         let next = rows.last().map(|last| {
-            let token = Token { k: key(last), f: self.filter.clone() };
+            let token = Token {
+                k: key(last),
+                f: self.filter.clone(),
+            };
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
         });
         (rows, next.unwrap_or_default())

@@ -33,7 +33,10 @@ impl OrgZone {
 
     /// The instant in the organisation's zone.
     pub fn local(&self, ms: Millis) -> DateTime<Tz> {
-        Utc.timestamp_millis_opt(ms).single().unwrap_or_default().with_timezone(&self.0)
+        Utc.timestamp_millis_opt(ms)
+            .single()
+            .unwrap_or_default()
+            .with_timezone(&self.0)
     }
 
     /// Midnight starting `date`, as UTC milliseconds (the earliest instant of
@@ -41,7 +44,9 @@ impl OrgZone {
     pub fn start_of(&self, date: NaiveDate) -> Millis {
         let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
         match self.0.from_local_datetime(&naive) {
-            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.timestamp_millis(),
+            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+                t.timestamp_millis()
+            }
             chrono::LocalResult::None => self.0.from_utc_datetime(&naive).timestamp_millis(),
         }
     }
@@ -68,7 +73,10 @@ pub struct Period {
 impl Period {
     /// Validates `start_time` / `end_time` fields of a statistics request.
     /// The longest allowed period is about ten years.
-    pub fn from_request(start: Option<&prost_types::Timestamp>, end: Option<&prost_types::Timestamp>) -> Result<Self, Error> {
+    pub fn from_request(
+        start: Option<&prost_types::Timestamp>,
+        end: Option<&prost_types::Timestamp>,
+    ) -> Result<Self, Error> {
         let mut v = Violations::new();
         let start_ms = match start.map(from_timestamp) {
             Some(Some(ms)) => ms,
@@ -124,17 +132,31 @@ mod tests {
     fn days_are_local_days() {
         let zone: OrgZone = "Asia/Shanghai".parse().unwrap();
         // 2026-11-28 17:00 UTC is already the 29th in Shanghai (UTC+8).
-        let ms = Utc.with_ymd_and_hms(2026, 11, 28, 17, 0, 0).unwrap().timestamp_millis();
-        assert_eq!(zone.date_of(ms), NaiveDate::from_ymd_opt(2026, 11, 29).unwrap());
+        let ms = Utc
+            .with_ymd_and_hms(2026, 11, 28, 17, 0, 0)
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(
+            zone.date_of(ms),
+            NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()
+        );
         assert_eq!(zone.hour_of(ms), 1);
         let midnight = zone.start_of(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap());
-        assert_eq!(midnight, Utc.with_ymd_and_hms(2026, 11, 28, 16, 0, 0).unwrap().timestamp_millis());
+        assert_eq!(
+            midnight,
+            Utc.with_ymd_and_hms(2026, 11, 28, 16, 0, 0)
+                .unwrap()
+                .timestamp_millis()
+        );
         assert!("Mars/Olympus".parse::<OrgZone>().is_err());
     }
 
     #[test]
     fn periods_validate_their_fields() {
-        let ts = |s| prost_types::Timestamp { seconds: s, nanos: 0 };
+        let ts = |s| prost_types::Timestamp {
+            seconds: s,
+            nanos: 0,
+        };
         assert!(Period::from_request(Some(&ts(10)), Some(&ts(20))).is_ok());
         let err = Period::from_request(Some(&ts(20)), Some(&ts(10))).unwrap_err();
         assert!(matches!(err, Error::Invalid(v) if v.fields().any(|f| f == "end_time")));

@@ -50,7 +50,9 @@ pub struct Service {
 
 impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Service").field("health_names", &self.health_names).finish()
+        f.debug_struct("Service")
+            .field("health_names", &self.health_names)
+            .finish()
     }
 }
 
@@ -79,7 +81,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
     for name in &service.health_names {
-        reporter.set_service_status(*name, ServingStatus::Serving).await;
+        reporter
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
     }
     let routes = reflection_routes(service.routes.add_service(health))?;
 
@@ -108,7 +112,9 @@ pub async fn serve(
             set_all(&reporter, &names, ServingStatus::NotServing).await;
         }
     };
-    let serving = server.add_routes(routes).serve_with_incoming_shutdown(incoming, signal);
+    let serving = server
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, signal);
     tokio::pin!(serving);
     tokio::select! {
         r = &mut serving => return r.map_err(Into::into),

@@ -124,6 +124,10 @@ where
 {
     // A small buffer: a slow client applies back-pressure to its own task only.
     let (tx, rx) = tokio::sync::mpsc::channel(64);
-    tokio::spawn(producer(Sender { bus, options, inner: tx }));
+    tokio::spawn(producer(Sender {
+        bus,
+        options,
+        inner: tx,
+    }));
     tokio_stream::wrappers::ReceiverStream::new(rx)
 }

@@ -48,12 +48,20 @@ pub struct Target {
 /// (needs first). `all` means every target.
 pub fn closure<'a>(all: &'a [Target], wanted: &[String]) -> Result<Vec<&'a Target>, String> {
     let mut order: Vec<&Target> = Vec::new();
-    fn visit<'a>(all: &'a [Target], name: &str, order: &mut Vec<&'a Target>, path: &mut Vec<String>) -> Result<(), String> {
+    fn visit<'a>(
+        all: &'a [Target],
+        name: &str,
+        order: &mut Vec<&'a Target>,
+        path: &mut Vec<String>,
+    ) -> Result<(), String> {
         if order.iter().any(|t| t.name == name) {
             return Ok(());
         }
         if path.iter().any(|p| p == name) {
-            return Err(format!("targets depend on each other in a cycle: {}", path.join(" -> ")));
+            return Err(format!(
+                "targets depend on each other in a cycle: {}",
+                path.join(" -> ")
+            ));
         }
         let t = all.iter().find(|t| t.name == name).ok_or_else(|| {
             format!(
@@ -91,12 +99,29 @@ mod tests {
     #[test]
     fn closure_puts_needs_first_and_rejects_unknown_names() {
         let all = [
-            Target { name: "directory", needs: &[], port_offset: 1, start: never },
-            Target { name: "notices", needs: &["directory"], port_offset: 2, start: never },
+            Target {
+                name: "directory",
+                needs: &[],
+                port_offset: 1,
+                start: never,
+            },
+            Target {
+                name: "notices",
+                needs: &["directory"],
+                port_offset: 2,
+                start: never,
+            },
         ];
         let names = |v: Vec<&Target>| v.iter().map(|t| t.name).collect::<Vec<_>>();
-        assert_eq!(names(closure(&all, &["notices".into()]).unwrap()), ["directory", "notices"]);
+        assert_eq!(
+            names(closure(&all, &["notices".into()]).unwrap()),
+            ["directory", "notices"]
+        );
         assert_eq!(names(closure(&all, &[]).unwrap()), ["directory", "notices"]);
-        assert!(closure(&all, &["nope".into()]).unwrap_err().contains("unknown target"));
+        assert!(
+            closure(&all, &["nope".into()])
+                .unwrap_err()
+                .contains("unknown target")
+        );
     }
 }

@@ -20,10 +20,10 @@ pub struct TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Some(p) = self.provider.take() {
-            if let Err(e) = p.shutdown() {
-                eprintln!("trace exporter shutdown: {e}");
-            }
+        if let Some(p) = self.provider.take()
+            && let Err(e) = p.shutdown()
+        {
+            eprintln!("trace exporter shutdown: {e}");
         }
     }
 }
@@ -34,7 +34,10 @@ pub fn init(settings: &Settings, service_name: &str) -> anyhow::Result<Telemetry
     let filter = EnvFilter::try_new(&settings.log)?;
     let fmt = match settings.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer().with_target(true).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().flatten_event(true).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .boxed(),
     };
     let mut provider = None;
     let otel = match &settings.otlp_endpoint {
@@ -64,7 +67,11 @@ pub fn init(settings: &Settings, service_name: &str) -> anyhow::Result<Telemetry
                 .with_target("tonic", tracing::level_filters::LevelFilter::OFF)
                 .with_target("tower", tracing::level_filters::LevelFilter::OFF)
                 .with_target("sqlx", tracing::level_filters::LevelFilter::OFF);
-            Some(tracing_opentelemetry::layer().with_tracer(tracer).with_filter(noise))
+            Some(
+                tracing_opentelemetry::layer()
+                    .with_tracer(tracer)
+                    .with_filter(noise),
+            )
         }
         None => None,
     };
@@ -134,14 +141,17 @@ pub fn server_span(request: &http::Request<()>) -> tracing::Span {
 pub struct PropagateTrace;
 
 impl tonic::service::Interceptor for PropagateTrace {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         let mut headers = http::HeaderMap::new();
         inject_current(&mut headers);
         for (k, v) in headers.iter() {
-            if let Ok(key) = tonic::metadata::MetadataKey::from_bytes(k.as_str().as_bytes()) {
-                if let Ok(val) = tonic::metadata::MetadataValue::try_from(v.as_bytes()) {
-                    request.metadata_mut().insert(key, val);
-                }
+            if let Ok(key) = tonic::metadata::MetadataKey::from_bytes(k.as_str().as_bytes())
+                && let Ok(val) = tonic::metadata::MetadataValue::try_from(v.as_bytes())
+            {
+                request.metadata_mut().insert(key, val);
             }
         }
         Ok(request)

@@ -29,7 +29,10 @@ pub enum Backend {
 impl Backend {
     /// PostgreSQL, when `CONCORD_TEST_DATABASE_URL` is set.
     pub fn postgres() -> Option<Self> {
-        std::env::var("CONCORD_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()).map(Backend::Postgres)
+        std::env::var("CONCORD_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .map(Backend::Postgres)
     }
 
     /// A fresh, empty place for `service`'s data: a new SQLite file or a new
@@ -39,11 +42,20 @@ impl Backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let path = dir.path().join(format!("{service}.db"));
-                TestDb { location: Location::Sqlite { path }, _dir: Some(dir) }
+                TestDb {
+                    location: Location::Sqlite { path },
+                    _dir: Some(dir),
+                }
             }
             Backend::Postgres(url) => {
                 let schema = format!("t{}_{service}", uuid::Uuid::now_v7().simple());
-                TestDb { location: Location::Postgres { url: url.clone(), schema }, _dir: None }
+                TestDb {
+                    location: Location::Postgres {
+                        url: url.clone(),
+                        schema,
+                    },
+                    _dir: None,
+                }
             }
         }
     }
@@ -58,7 +70,9 @@ pub struct TestDb {
 
 /// The Redis URL for bus tests, when `CONCORD_TEST_REDIS_URL` is set.
 pub fn redis_url() -> Option<String> {
-    std::env::var("CONCORD_TEST_REDIS_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("CONCORD_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 /// Shows logs when `TEST_LOG=1`.
@@ -129,12 +143,24 @@ impl Drop for TestServer {
 /// its health service answers SERVING for `health_name`.
 pub async fn spawn(service: Service, limits: Limits) -> TestServer {
     init_log();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let shutdown = CancellationToken::new();
     let name = service.health_names.first().copied().unwrap_or("");
-    let handle = tokio::spawn(crate::server::serve(listener, service, verifier(), limits, shutdown.clone()));
-    let server = TestServer { addr, shutdown, handle: Some(handle) };
+    let handle = tokio::spawn(crate::server::serve(
+        listener,
+        service,
+        verifier(),
+        limits,
+        shutdown.clone(),
+    ));
+    let server = TestServer {
+        addr,
+        shutdown,
+        handle: Some(handle),
+    };
     wait_serving(&server.url(), name).await;
     server
 }
@@ -145,15 +171,26 @@ pub async fn wait_serving(url: &str, service: &str) {
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        if let Ok(ch) = tonic::transport::Endpoint::from_shared(url.to_string()).expect("url").connect().await {
+        if let Ok(ch) = tonic::transport::Endpoint::from_shared(url.to_string())
+            .expect("url")
+            .connect()
+            .await
+        {
             let mut client = HealthClient::new(ch);
-            if let Ok(r) = client.check(HealthCheckRequest { service: service.to_string() }).await {
-                if r.into_inner().status == ServingStatus::Serving as i32 {
-                    return;
-                }
+            if let Ok(r) = client
+                .check(HealthCheckRequest {
+                    service: service.to_string(),
+                })
+                .await
+                && r.into_inner().status == ServingStatus::Serving as i32
+            {
+                return;
             }
         }
-        assert!(tokio::time::Instant::now() < deadline, "{url} never became SERVING for {service:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{url} never became SERVING for {service:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -206,7 +243,10 @@ macro_rules! backend_tests {
 /// signed as service `me` with the test secret.
 pub fn upstreams(servers: &[(&str, String)], me: &str) -> crate::clients::Upstreams {
     crate::clients::Upstreams::new(
-        servers.iter().map(|(n, u)| (n.to_string(), u.clone())).collect(),
+        servers
+            .iter()
+            .map(|(n, u)| (n.to_string(), u.clone()))
+            .collect(),
         crate::clients::Credentials::issuer(Issuer::new(TEST_SECRET), me),
         Duration::from_secs(10),
     )

@@ -22,13 +22,27 @@ async fn publishes_to_every_subscriber_of_the_topic(bus: &dyn Bus) {
     let mut a = bus.subscribe("alerts");
     let mut b = bus.subscribe("alerts");
     let mut other = bus.subscribe("inbox");
-    bus.publish("alerts", Bytes::from_static("火警 fire".as_bytes())).await.unwrap();
-    assert_eq!(next_message(&mut a).await, Bytes::from_static("火警 fire".as_bytes()));
-    assert_eq!(next_message(&mut b).await, Bytes::from_static("火警 fire".as_bytes()));
-    bus.publish("inbox", Bytes::from_static(b"n1")).await.unwrap();
+    bus.publish("alerts", Bytes::from_static("火警 fire".as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_message(&mut a).await,
+        Bytes::from_static("火警 fire".as_bytes())
+    );
+    assert_eq!(
+        next_message(&mut b).await,
+        Bytes::from_static("火警 fire".as_bytes())
+    );
+    bus.publish("inbox", Bytes::from_static(b"n1"))
+        .await
+        .unwrap();
     assert_eq!(next_message(&mut other).await, Bytes::from_static(b"n1"));
     // The alerts subscribers did not get the inbox message.
-    assert!(tokio::time::timeout(Duration::from_millis(100), a.recv()).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), a.recv())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -57,7 +71,9 @@ fn prefix() -> String {
 async fn redis_bus_delivers() {
     let Some(url) = redis() else { return };
     let _turn = REDIS_TURN.lock().await;
-    let bus = RedisBus::connect(&url, &prefix()).await.expect("connect to CONCORD_TEST_REDIS_URL");
+    let bus = RedisBus::connect(&url, &prefix())
+        .await
+        .expect("connect to CONCORD_TEST_REDIS_URL");
     publishes_to_every_subscriber_of_the_topic(bus.as_ref()).await;
 }
 
@@ -69,7 +85,10 @@ async fn redis_bus_crosses_processes_through_redis() {
     let publisher = RedisBus::connect(&url, &prefix).await.unwrap();
     let subscriber = RedisBus::connect(&url, &prefix).await.unwrap();
     let mut sub = subscriber.subscribe("alerts");
-    publisher.publish("alerts", Bytes::from_static(b"a1")).await.unwrap();
+    publisher
+        .publish("alerts", Bytes::from_static(b"a1"))
+        .await
+        .unwrap();
     assert_eq!(next_message(&mut sub).await, Bytes::from_static(b"a1"));
 }
 
@@ -80,7 +99,9 @@ async fn redis_bus_resumes_after_the_connection_is_killed() {
     let prefix = prefix();
     let bus = RedisBus::connect(&url, &prefix).await.unwrap();
     let mut sub = bus.subscribe("alerts");
-    bus.publish("alerts", Bytes::from_static(b"before")).await.unwrap();
+    bus.publish("alerts", Bytes::from_static(b"before"))
+        .await
+        .unwrap();
     assert_eq!(next_message(&mut sub).await, Bytes::from_static(b"before"));
 
     // Kill every pub/sub connection on the server, as a Redis restart or a
@@ -101,7 +122,10 @@ async fn redis_bus_resumes_after_the_connection_is_killed() {
     let mut saw_gap = false;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        assert!(tokio::time::Instant::now() < deadline, "delivery did not resume");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "delivery did not resume"
+        );
         let _ = bus.publish("alerts", Bytes::from_static(b"after")).await;
         match tokio::time::timeout(Duration::from_millis(200), sub.recv()).await {
             Ok(Some(Delivery::Gap)) => saw_gap = true,
