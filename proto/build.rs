@@ -18,7 +18,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut compiler = protox::Compiler::new([&root])?;
     compiler.include_source_info(true).include_imports(true);
-    compiler.open_files(files.iter().map(|f| f.strip_prefix(&root).expect("under root")))?;
+    compiler.open_files(
+        files
+            .iter()
+            .map(|f| f.strip_prefix(&root).expect("under root")),
+    )?;
 
     // Reflection needs the imports (google/protobuf/*) too, and the options.
     std::fs::write(
@@ -79,9 +83,13 @@ fn policy_table(pool: &DescriptorPool) -> Result<String, Box<dyn std::error::Err
                     .unwrap_or(false)
             };
             let (any_signed_in, public) = (flag("any_signed_in"), flag("public"));
-            let ways = usize::from(!roles.is_empty()) + usize::from(any_signed_in) + usize::from(public);
+            let ways =
+                usize::from(!roles.is_empty()) + usize::from(any_signed_in) + usize::from(public);
             if ways != 1 {
-                return Err(format!("{path}: the allow option must name exactly one of roles, any_signed_in, public").into());
+                return Err(format!(
+                    "{path}: the allow option must name exactly one of roles, any_signed_in, public"
+                )
+                .into());
             }
             let allow = if public {
                 "Allow::Public".to_string()
@@ -127,7 +135,9 @@ fn policy_table(pool: &DescriptorPool) -> Result<String, Box<dyn std::error::Err
         .into());
     }
     rows.sort();
-    let mut s = String::from("/// Every Concord RPC with its policy, sorted by path.\npub static METHODS: &[MethodInfo] = &[\n");
+    let mut s = String::from(
+        "/// Every Concord RPC with its policy, sorted by path.\npub static METHODS: &[MethodInfo] = &[\n",
+    );
     for (_, row) in rows {
         s.push_str(&row);
     }
