@@ -44,7 +44,8 @@ impl Core {
         if who.is_admin() {
             return Ok(Reach::Everywhere);
         }
-        let mut roots = grant::departments_of(&mut *self.db.pool().acquire().await?, &who.subject).await?;
+        let mut roots =
+            grant::departments_of(&mut *self.db.pool().acquire().await?, &who.subject).await?;
         if let (true, Some(d)) = (who.has(Role::DepartmentHead), &who.department_id) {
             roots.push(d.clone());
         }
@@ -52,9 +53,15 @@ impl Core {
     }
 
     /// Fails unless `who` may publish to `audience`.
-    pub async fn ensure_may_publish(&self, who: &Principal, audience: &Audience) -> Result<(), Error> {
+    pub async fn ensure_may_publish(
+        &self,
+        who: &Principal,
+        audience: &Audience,
+    ) -> Result<(), Error> {
         let reach = self.publishing_reach(who).await?;
-        let Reach::Departments(allowed) = &reach else { return Ok(()) };
+        let Reach::Departments(allowed) = &reach else {
+            return Ok(());
+        };
         if audience.everyone {
             return Err(Error::denied("only admins publish to everyone"));
         }
@@ -63,11 +70,20 @@ impl Core {
                 "you may not publish: department heads publish to their department, others where a head granted it",
             ));
         }
-        if let Some(d) = audience.department_ids.iter().find(|d| !allowed.contains(*d)) {
-            return Err(Error::denied(format!("department {d} is outside the departments you may publish to")));
+        if let Some(d) = audience
+            .department_ids
+            .iter()
+            .find(|d| !allowed.contains(*d))
+        {
+            return Err(Error::denied(format!(
+                "department {d} is outside the departments you may publish to"
+            )));
         }
         if !audience.person_ids.is_empty() {
-            let named = Audience { person_ids: audience.person_ids.clone(), ..Audience::default() };
+            let named = Audience {
+                person_ids: audience.person_ids.clone(),
+                ..Audience::default()
+            };
             let people = self.directory.resolve(&named).await?;
             if let Some(p) = people.iter().find(|p| !allowed.contains(&p.department_id)) {
                 return Err(Error::denied(format!(
@@ -98,7 +114,9 @@ impl Core {
         if self.manages(who, n).await? {
             Ok(())
         } else {
-            Err(Error::denied("only the author, the heads above the author and admins manage a notice"))
+            Err(Error::denied(
+                "only the author, the heads above the author and admins manage a notice",
+            ))
         }
     }
 
@@ -107,7 +125,9 @@ impl Core {
         if who.has(Role::Auditor) || self.manages(who, n).await? {
             Ok(())
         } else {
-            Err(Error::denied("only the author, the heads above the author, admins and auditors see receipts"))
+            Err(Error::denied(
+                "only the author, the heads above the author, admins and auditors see receipts",
+            ))
         }
     }
 }

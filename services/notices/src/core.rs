@@ -35,7 +35,12 @@ pub fn resource(kind: &str, id: &str) -> String {
 
 /// The actor of something the service does by itself on someone's behalf.
 pub fn on_behalf_of(subject: &str) -> Principal {
-    Principal { subject: subject.to_string(), department_id: None, roles: Vec::new(), expires_at: 0 }
+    Principal {
+        subject: subject.to_string(),
+        department_id: None,
+        roles: Vec::new(),
+        expires_at: 0,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -81,7 +86,11 @@ impl Core {
         if people.is_empty() {
             return;
         }
-        let payload = if people.len() > DOORBELL_NAMES_MAX { "*".to_string() } else { people.join(",") };
+        let payload = if people.len() > DOORBELL_NAMES_MAX {
+            "*".to_string()
+        } else {
+            people.join(",")
+        };
         if let Err(e) = self.bus.publish(INBOX_TOPIC, Bytes::from(payload)).await {
             tracing::warn!(error = %e, "inbox doorbell not sent; watchers will poll");
         }
@@ -94,13 +103,21 @@ impl Core {
     /// even when the audience covers nobody (a scheduled publish whose time
     /// has come).
     #[tracing::instrument(skip_all, fields(notice_id = %id))]
-    pub async fn publish_now(&self, id: &str, who: &Principal, expected: i64, allow_empty: bool) -> Result<Notice, Error> {
+    pub async fn publish_now(
+        &self,
+        id: &str,
+        who: &Principal,
+        expected: i64,
+        allow_empty: bool,
+    ) -> Result<Notice, Error> {
         let current = notices::get(&mut *self.db.pool().acquire().await?, id, "")
             .await?
             .ok_or_else(|| Error::not_found("notice", id))?;
         let recipients: Vec<Recipient> = self.directory.resolve(&current.audience).await?;
         if recipients.is_empty() && !allow_empty {
-            return Err(Error::precondition("the notice's audience has no active people"));
+            return Err(Error::precondition(
+                "the notice's audience has no active people",
+            ));
         }
         let now = self.now();
         let mut tx = self.db.begin().await?;
@@ -114,10 +131,15 @@ impl Core {
             return Err(Error::stale_etag("notice"));
         }
         if !matches!(n.state, NoticeState::Draft | NoticeState::Scheduled) {
-            return Err(Error::precondition(format!("a {} notice cannot be published", n.state.name())));
+            return Err(Error::precondition(format!(
+                "a {} notice cannot be published",
+                n.state.name()
+            )));
         }
         if n.expire_ms.is_some_and(|e| e <= now) {
-            return Err(Error::precondition("the notice's expire_time has passed; change it first"));
+            return Err(Error::precondition(
+                "the notice's expire_time has passed; change it first",
+            ));
         }
         receipt::insert_many(&mut tx, &n.id, now, n.ack_required, &recipients).await?;
         let read = n.version;
@@ -127,7 +149,15 @@ impl Core {
         n.version += 1;
         n.updated_ms = now;
         let people: Vec<String> = recipients.iter().map(|r| r.person_id.clone()).collect();
-        n.pushed = self.push_or_hold(&mut tx, &n, EventKind::Notice, &people, &format!("notice:{}", n.id)).await?;
+        n.pushed = self
+            .push_or_hold(
+                &mut tx,
+                &n,
+                EventKind::Notice,
+                &people,
+                &format!("notice:{}", n.id),
+            )
+            .await?;
         due::cancel(&mut tx, DUE_PUBLISH, &n.id).await?;
         if let Some(e) = n.expire_ms {
             due::schedule(&mut tx, DUE_EXPIRE, &n.id, e, "").await?;
@@ -136,10 +166,21 @@ impl Core {
             return Err(Error::stale_etag("notice"));
         }
         let detail = json!({ "recipients": n.recipient_count, "priority": n.priority.label(), "pushed": n.pushed });
-        audit::record(&mut tx, now, who, "notice.publish", &resource("notices", &n.id), detail).await?;
+        audit::record(
+            &mut tx,
+            now,
+            who,
+            "notice.publish",
+            &resource("notices", &n.id),
+            detail,
+        )
+        .await?;
         tx.commit().await?;
 
-        metrics::METRICS.published.with_label_values(&[n.priority.label()]).inc();
+        metrics::METRICS
+            .published
+            .with_label_values(&[n.priority.label()])
+            .inc();
         let mut per_department = std::collections::BTreeMap::<&str, u64>::new();
         for r in &recipients {
             *per_department.entry(r.department_id.as_str()).or_default() += 1;

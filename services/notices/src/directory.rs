@@ -47,24 +47,41 @@ fn map_status(status: tonic::Status, rename: &(dyn Fn(&str) -> String + Sync)) -
         Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
             Error::Unavailable(format!("directory: {}", status.message()))
         }
-        _ => Error::Internal(anyhow::anyhow!("directory answered {:?}: {}", status.code(), status.message())),
+        _ => Error::Internal(anyhow::anyhow!(
+            "directory answered {:?}: {}",
+            status.code(),
+            status.message()
+        )),
     }
 }
 
 impl DirectoryLink {
     pub fn new(channel: ServiceChannel) -> Self {
-        Self { client: DirectoryServiceClient::new(channel) }
+        Self {
+            client: DirectoryServiceClient::new(channel),
+        }
     }
 
     /// The active people `audience` covers, each once.
     pub async fn resolve(&self, audience: &Audience) -> Result<Vec<Recipient>, Error> {
-        self.resolve_as(audience, &|f| if f.is_empty() { "audience".into() } else { format!("audience.{f}") }).await
+        self.resolve_as(audience, &|f| {
+            if f.is_empty() {
+                "audience".into()
+            } else {
+                format!("audience.{f}")
+            }
+        })
+        .await
     }
 
     /// [`Self::resolve`], naming bad ids through `rename` (the directory's
     /// field names are `department_ids[i]` and `person_ids[i]`).
     #[tracing::instrument(skip_all, fields(everyone = audience.everyone))]
-    pub async fn resolve_as(&self, audience: &Audience, rename: &(dyn Fn(&str) -> String + Sync)) -> Result<Vec<Recipient>, Error> {
+    pub async fn resolve_as(
+        &self,
+        audience: &Audience,
+        rename: &(dyn Fn(&str) -> String + Sync),
+    ) -> Result<Vec<Recipient>, Error> {
         let request = pb::ResolveAudienceRequest {
             everyone: audience.everyone,
             department_ids: audience.department_ids.clone(),
@@ -81,7 +98,11 @@ impl DirectoryLink {
             .members;
         Ok(members
             .into_iter()
-            .map(|m| Recipient { person_id: m.person_id, department_id: m.department_id, display_name: m.display_name })
+            .map(|m| Recipient {
+                person_id: m.person_id,
+                department_id: m.department_id,
+                display_name: m.display_name,
+            })
             .collect())
     }
 
@@ -100,7 +121,9 @@ impl DirectoryLink {
             };
             let page = match self.client.clone().list_departments(request).await {
                 Ok(r) => r.into_inner(),
-                Err(s) if s.code() == Code::InvalidArgument || s.code() == Code::NotFound => return Ok(None),
+                Err(s) if s.code() == Code::InvalidArgument || s.code() == Code::NotFound => {
+                    return Ok(None);
+                }
                 Err(s) => return Err(map_status(s, &|_| "department_id".into())),
             };
             out.extend(page.departments.into_iter().map(|d| d.id));
@@ -126,10 +149,19 @@ impl DirectoryLink {
     /// A person, or `None` when there is no such person.
     #[tracing::instrument(skip_all, fields(person_id = %id))]
     pub async fn person(&self, id: &str) -> Result<Option<PersonInfo>, Error> {
-        match self.client.clone().get_person(pb::GetPersonRequest { id: id.to_string() }).await {
+        match self
+            .client
+            .clone()
+            .get_person(pb::GetPersonRequest { id: id.to_string() })
+            .await
+        {
             Ok(r) => {
                 let p = r.into_inner();
-                Ok(Some(PersonInfo { id: p.id, department_id: p.department_id, active: p.active }))
+                Ok(Some(PersonInfo {
+                    id: p.id,
+                    department_id: p.department_id,
+                    active: p.active,
+                }))
             }
             Err(s) if s.code() == Code::NotFound => Ok(None),
             Err(s) => Err(map_status(s, &|_| "person_id".into())),

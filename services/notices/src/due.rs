@@ -30,13 +30,18 @@ impl DueHandler for Publish {
     #[tracing::instrument(skip_all, fields(notice_id = %action.subject))]
     async fn run(&self, action: &DueAction) -> Result<(), Error> {
         let core = &self.0;
-        let Some(n) = notices::get(&mut *core.db.pool().acquire().await?, &action.subject, "").await? else {
+        let Some(n) =
+            notices::get(&mut *core.db.pool().acquire().await?, &action.subject, "").await?
+        else {
             return Ok(());
         };
         if n.state != NoticeState::Scheduled {
             return Ok(());
         }
-        match core.publish_now(&n.id, &on_behalf_of(&action.payload), n.version, true).await {
+        match core
+            .publish_now(&n.id, &on_behalf_of(&action.payload), n.version, true)
+            .await
+        {
             Ok(_) => Ok(()),
             // The state moved on meanwhile, or it can no longer be published:
             // nothing to retry.
@@ -59,7 +64,8 @@ impl DueHandler for Expire {
         let core = &self.0;
         let now = core.now();
         let mut tx = core.db.begin().await?;
-        let Some(mut n) = notices::get(&mut tx, &action.subject, core.db.for_update()).await? else {
+        let Some(mut n) = notices::get(&mut tx, &action.subject, core.db.for_update()).await?
+        else {
             return Ok(());
         };
         if n.state != NoticeState::Published || n.expire_ms.is_none_or(|e| e > now) {
@@ -70,7 +76,15 @@ impl DueHandler for Expire {
         n.version += 1;
         n.updated_ms = now;
         notices::update(&mut tx, &n, read).await?;
-        audit::record(&mut tx, now, &on_behalf_of(SYSTEM), "notice.expire", &resource("notices", &n.id), json!({})).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &on_behalf_of(SYSTEM),
+            "notice.expire",
+            &resource("notices", &n.id),
+            json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -89,12 +103,22 @@ impl DueHandler for Push {
         let lock = core.db.for_update();
         let mut tx = core.db.begin().await?;
         let people = if let Some(id) = action.subject.strip_prefix("notice:") {
-            let Some(mut n) = notices::get(&mut tx, id, lock).await? else { return Ok(()) };
+            let Some(mut n) = notices::get(&mut tx, id, lock).await? else {
+                return Ok(());
+            };
             if n.state != NoticeState::Published || n.pushed {
                 return Ok(());
             }
             let people = receipt::recipients(&mut tx, &n.id).await?;
-            inbox::append(&mut tx, core.db.backend(), EventKind::Notice, &n.id, &people, now).await?;
+            inbox::append(
+                &mut tx,
+                core.db.backend(),
+                EventKind::Notice,
+                &n.id,
+                &people,
+                now,
+            )
+            .await?;
             let read = n.version;
             n.pushed = true;
             n.version += 1;
@@ -102,13 +126,29 @@ impl DueHandler for Push {
             notices::update(&mut tx, &n, read).await?;
             people
         } else if let Some(id) = action.subject.strip_prefix("reminder:") {
-            let Some(r) = receipt::get_reminder(&mut tx, id, lock).await? else { return Ok(()) };
+            let Some(r) = receipt::get_reminder(&mut tx, id, lock).await? else {
+                return Ok(());
+            };
             if r.delivered {
                 return Ok(());
             }
-            let published = notices::get(&mut tx, &r.notice_id, "").await?.is_some_and(|n| n.state == NoticeState::Published);
-            let people = if published { receipt::reminded(&mut tx, &r.notice_id, &r.id, r.target).await? } else { Vec::new() };
-            inbox::append(&mut tx, core.db.backend(), EventKind::Reminder, &r.notice_id, &people, now).await?;
+            let published = notices::get(&mut tx, &r.notice_id, "")
+                .await?
+                .is_some_and(|n| n.state == NoticeState::Published);
+            let people = if published {
+                receipt::reminded(&mut tx, &r.notice_id, &r.id, r.target).await?
+            } else {
+                Vec::new()
+            };
+            inbox::append(
+                &mut tx,
+                core.db.backend(),
+                EventKind::Reminder,
+                &r.notice_id,
+                &people,
+                now,
+            )
+            .await?;
             receipt::reminder_delivered(&mut tx, &r.id).await?;
             people
         } else {

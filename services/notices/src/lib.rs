@@ -27,14 +27,24 @@ use futures::future::BoxFuture;
 pub use grpc::{Meetings, Notices};
 
 /// The notices as a target of the `concord` binary.
-pub const TARGET: Target = Target { name: "notices", needs: &["directory"], port_offset: 2, start };
+pub const TARGET: Target = Target {
+    name: "notices",
+    needs: &["directory"],
+    port_offset: 2,
+    start,
+};
 
 /// The notices' migrations on either backend.
-pub const MIGRATIONS: Migrations = Migrations { postgres: &store::MIGRATOR_PG, sqlite: &store::MIGRATOR_SQLITE };
+pub const MIGRATIONS: Migrations = Migrations {
+    postgres: &store::MIGRATOR_PG,
+    sqlite: &store::MIGRATOR_SQLITE,
+};
 
 /// Connects the notices' database at `location` and brings its schema up to date.
 pub async fn connect(location: &Location) -> anyhow::Result<Db> {
-    Db::connect(location, MIGRATIONS).await.context("Failed to open the notices database")
+    Db::connect(location, MIGRATIONS)
+        .await
+        .context("Failed to open the notices database")
 }
 
 /// Starts the notices for `concord serve`: the database, the due worker
@@ -42,7 +52,10 @@ pub async fn connect(location: &Location) -> anyhow::Result<Db> {
 pub fn start(ctx: Context) -> BoxFuture<'static, anyhow::Result<Service>> {
     Box::pin(async move {
         let db = connect(&ctx.location).await?;
-        let channel = ctx.upstreams.channel("directory").context("Failed to reach the directory")?;
+        let channel = ctx
+            .upstreams
+            .channel("directory")
+            .context("Failed to reach the directory")?;
         let core = core::Core {
             db: db.clone(),
             clock: ctx.clock.clone(),
@@ -52,10 +65,17 @@ pub fn start(ctx: Context) -> BoxFuture<'static, anyhow::Result<Service>> {
         };
         // Register the metrics at start so they are exported before the first notice.
         std::sync::LazyLock::force(&metrics::METRICS);
-        concord_kit::due::spawn_worker(db, ctx.clock.clone(), due::handlers(&core), ctx.shutdown.clone());
+        concord_kit::due::spawn_worker(
+            db,
+            ctx.clock.clone(),
+            due::handlers(&core),
+            ctx.shutdown.clone(),
+        );
         let max = ctx.limits.max_message_bytes;
-        let notices = NoticeServiceServer::new(Notices::new(core.clone(), ctx.shutdown.clone())).max_decoding_message_size(max);
-        let meetings = MeetingServiceServer::new(Meetings::new(core)).max_decoding_message_size(max);
+        let notices = NoticeServiceServer::new(Notices::new(core.clone(), ctx.shutdown.clone()))
+            .max_decoding_message_size(max);
+        let meetings =
+            MeetingServiceServer::new(Meetings::new(core)).max_decoding_message_size(max);
         Ok(Service {
             routes: tonic::service::Routes::new(notices).add_service(meetings),
             health_names: vec![

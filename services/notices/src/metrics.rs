@@ -16,7 +16,18 @@ pub struct NoticeMetrics {
 
 /// One minute to two weeks.
 const READ_BUCKETS: &[f64] = &[
-    60.0, 300.0, 900.0, 1_800.0, 3_600.0, 7_200.0, 14_400.0, 28_800.0, 86_400.0, 172_800.0, 345_600.0, 604_800.0,
+    60.0,
+    300.0,
+    900.0,
+    1_800.0,
+    3_600.0,
+    7_200.0,
+    14_400.0,
+    28_800.0,
+    86_400.0,
+    172_800.0,
+    345_600.0,
+    604_800.0,
     1_209_600.0,
 ];
 
@@ -53,12 +64,17 @@ pub static METRICS: LazyLock<NoticeMetrics> = LazyLock::new(|| {
 
 /// Counts receipts of one department entering `state`.
 pub fn receipts(department_id: &str, state: &str, n: u64) {
-    METRICS.receipts.with_label_values(&[department_id, state]).inc_by(n);
+    METRICS
+        .receipts
+        .with_label_values(&[department_id, state])
+        .inc_by(n);
 }
 
 /// Records a first read `elapsed_ms` after publishing.
 pub fn first_read(department_id: &str, elapsed_ms: i64) {
     receipts(department_id, "read", 1);
     #[allow(clippy::cast_precision_loss)]
-    METRICS.time_to_read.observe(elapsed_ms.max(0) as f64 / 1000.0);
+    METRICS
+        .time_to_read
+        .observe(elapsed_ms.max(0) as f64 / 1000.0);
 }

@@ -15,7 +15,11 @@ pub enum Recurrence {
 }
 
 impl Recurrence {
-    pub const ALL: [Recurrence; 3] = [Recurrence::Weekly, Recurrence::Biweekly, Recurrence::Monthly];
+    pub const ALL: [Recurrence; 3] = [
+        Recurrence::Weekly,
+        Recurrence::Biweekly,
+        Recurrence::Monthly,
+    ];
 
     pub fn from_i64(n: i64) -> Option<Self> {
         Self::ALL.into_iter().find(|r| *r as i64 == n)
@@ -91,7 +95,10 @@ impl MeetingField {
         if path == "*" {
             return Some(&Self::ALL);
         }
-        Self::ALL.iter().position(|f| f.path() == path).map(|i| &Self::ALL[i..=i])
+        Self::ALL
+            .iter()
+            .position(|f| f.path() == path)
+            .map(|i| &Self::ALL[i..=i])
     }
 }
 
@@ -102,8 +109,12 @@ pub const OCCURRENCES_MAX: i64 = 1_000;
 
 fn to_utc(zone: &OrgZone, local: NaiveDateTime) -> Millis {
     match zone.0.from_local_datetime(&local) {
-        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.timestamp_millis(),
-        chrono::LocalResult::None => zone.0.from_utc_datetime(&local).timestamp_millis() - 3_600_000,
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+            t.timestamp_millis()
+        }
+        chrono::LocalResult::None => {
+            zone.0.from_utc_datetime(&local).timestamp_millis() - 3_600_000
+        }
     }
 }
 
@@ -130,7 +141,9 @@ impl Meeting {
         let local = match self.recurrence {
             Recurrence::Weekly => first + Duration::days(7 * index),
             Recurrence::Biweekly => first + Duration::days(14 * index),
-            Recurrence::Monthly => add_months(first.date(), u32::try_from(index).ok()?).and_time(first.time()),
+            Recurrence::Monthly => {
+                add_months(first.date(), u32::try_from(index).ok()?).and_time(first.time())
+            }
         };
         let start = to_utc(zone, local);
         match self.until_ms {
@@ -140,7 +153,12 @@ impl Meeting {
     }
 
     /// Occurrences starting in `[from, to)`, as `(index, start)`.
-    pub fn occurrences_between(&self, zone: &OrgZone, from: Millis, to: Millis) -> Vec<(i64, Millis)> {
+    pub fn occurrences_between(
+        &self,
+        zone: &OrgZone,
+        from: Millis,
+        to: Millis,
+    ) -> Vec<(i64, Millis)> {
         let gap_ms = self.recurrence.min_gap_days() * 86_400_000;
         // Occurrence i starts no later than first + i * longest gap; start a
         // little before the first one that could fall in the window.
@@ -196,7 +214,9 @@ mod tests {
     }
 
     fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> Millis {
-        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().timestamp_millis()
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .timestamp_millis()
     }
 
     #[test]
@@ -208,7 +228,10 @@ mod tests {
         let b = meeting(Recurrence::Biweekly, utc(2026, 11, 30, 1, 30));
         assert_eq!(b.occurrence_start(&zone, 2), Some(utc(2026, 12, 28, 1, 30)));
         let window = m.occurrences_between(&zone, utc(2026, 12, 1, 0, 0), utc(2026, 12, 22, 0, 0));
-        assert_eq!(window.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(
+            window.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
     }
 
     #[test]

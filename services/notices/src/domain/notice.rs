@@ -54,7 +54,10 @@ impl NoticeState {
 
     /// Whether RetractNotice applies.
     pub fn may_retract(self) -> bool {
-        matches!(self, NoticeState::Draft | NoticeState::Scheduled | NoticeState::Published)
+        matches!(
+            self,
+            NoticeState::Draft | NoticeState::Scheduled | NoticeState::Published
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -181,7 +184,10 @@ impl NoticeField {
         if path == "*" {
             return Some(&Self::ALL);
         }
-        Self::ALL.iter().position(|f| f.path() == path).map(|i| &Self::ALL[i..=i])
+        Self::ALL
+            .iter()
+            .position(|f| f.path() == path)
+            .map(|i| &Self::ALL[i..=i])
     }
 }
 
@@ -195,7 +201,9 @@ impl Notice {
                 NoticeField::Body => self.body = new.body.clone(),
                 NoticeField::Audience => self.audience = new.audience.clone(),
                 NoticeField::Priority => self.priority = new.priority,
-                NoticeField::AckRequired => self.ack_required = new.ack_required.unwrap_or(ack_default),
+                NoticeField::AckRequired => {
+                    self.ack_required = new.ack_required.unwrap_or(ack_default)
+                }
                 NoticeField::Attachments => self.attachments = new.attachments.clone(),
                 NoticeField::PublishTime => self.publish_ms = new.publish_ms,
                 NoticeField::ExpireTime => self.expire_ms = new.expire_ms,
@@ -210,7 +218,11 @@ impl Notice {
 }
 
 /// Why the publish and expire times do not fit together, if they do not.
-pub fn times_problem(publish_ms: Option<Millis>, expire_ms: Option<Millis>, now: Millis) -> Option<(&'static str, &'static str)> {
+pub fn times_problem(
+    publish_ms: Option<Millis>,
+    expire_ms: Option<Millis>,
+    now: Millis,
+) -> Option<(&'static str, &'static str)> {
     if let Some(e) = expire_ms {
         if e <= now {
             return Some(("expire_time", "must be in the future"));
@@ -241,10 +253,19 @@ mod tests {
     #[test]
     fn masks_and_times() {
         assert_eq!(NoticeField::parse("*").unwrap().len(), 8);
-        assert_eq!(NoticeField::parse("audience"), Some(&[NoticeField::Audience][..]));
+        assert_eq!(
+            NoticeField::parse("audience"),
+            Some(&[NoticeField::Audience][..])
+        );
         assert_eq!(NoticeField::parse("author_id"), None);
-        assert_eq!(times_problem(None, Some(5), 10), Some(("expire_time", "must be in the future")));
-        assert_eq!(times_problem(Some(50), Some(40), 10), Some(("expire_time", "must be after publish_time")));
+        assert_eq!(
+            times_problem(None, Some(5), 10),
+            Some(("expire_time", "must be in the future"))
+        );
+        assert_eq!(
+            times_problem(Some(50), Some(40), 10),
+            Some(("expire_time", "must be after publish_time"))
+        );
         assert_eq!(times_problem(Some(50), Some(60), 10), None);
         assert!(NoticeState::Published.may_retract());
         assert!(!NoticeState::Expired.may_retract());

@@ -29,9 +29,15 @@ pub enum ReceiptFilter {
 
 impl ReceiptFilter {
     pub fn from_i32(n: i32) -> Option<Self> {
-        [Self::All, Self::Unread, Self::Read, Self::Unacknowledged, Self::Acknowledged]
-            .into_iter()
-            .find(|f| *f as i32 == n)
+        [
+            Self::All,
+            Self::Unread,
+            Self::Read,
+            Self::Unacknowledged,
+            Self::Acknowledged,
+        ]
+        .into_iter()
+        .find(|f| *f as i32 == n)
     }
 
     /// The SQL condition on receipt columns prefixed with `p` (`"r."` or `""`).
@@ -66,6 +72,8 @@ pub enum EventKind {
 
 impl EventKind {
     pub fn from_i64(n: i64) -> Option<Self> {
-        [Self::Notice, Self::Reminder, Self::Retracted].into_iter().find(|k| *k as i64 == n)
+        [Self::Notice, Self::Reminder, Self::Retracted]
+            .into_iter()
+            .find(|k| *k as i64 == n)
     }
 }

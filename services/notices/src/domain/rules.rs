@@ -30,7 +30,11 @@ pub enum RuleField {
 }
 
 impl RuleField {
-    pub const ALL: [RuleField; 3] = [RuleField::PushStartHour, RuleField::PushEndHour, RuleField::AckRequired];
+    pub const ALL: [RuleField; 3] = [
+        RuleField::PushStartHour,
+        RuleField::PushEndHour,
+        RuleField::AckRequired,
+    ];
 
     pub fn path(self) -> &'static str {
         match self {
@@ -44,12 +48,19 @@ impl RuleField {
         if path == "*" {
             return Some(&Self::ALL);
         }
-        Self::ALL.iter().position(|f| f.path() == path).map(|i| &Self::ALL[i..=i])
+        Self::ALL
+            .iter()
+            .position(|f| f.path() == path)
+            .map(|i| &Self::ALL[i..=i])
     }
 }
 
 /// Why a push window is not valid, naming the field.
-pub fn window_problem(priority: Priority, start: i64, end: i64) -> Option<(&'static str, &'static str)> {
+pub fn window_problem(
+    priority: Priority,
+    start: i64,
+    end: i64,
+) -> Option<(&'static str, &'static str)> {
     if !(0..=23).contains(&start) {
         return Some(("rule.push_start_hour", "must be an hour from 0 to 23"));
     }
@@ -60,7 +71,10 @@ pub fn window_problem(priority: Priority, start: i64, end: i64) -> Option<(&'sta
         return Some(("rule.push_end_hour", "must be after push_start_hour"));
     }
     if priority == Priority::Urgent && (start, end) != (0, 24) {
-        return Some(("rule.push_start_hour", "urgent notices are always pushed at once: keep 0 to 24"));
+        return Some((
+            "rule.push_start_hour",
+            "urgent notices are always pushed at once: keep 0 to 24",
+        ));
     }
     None
 }
@@ -69,7 +83,9 @@ impl CommunicationRule {
     /// When something of this priority made at `now` is pushed: `now` inside
     /// the window, else the next window start in the organisation's zone.
     pub fn push_at(&self, zone: &OrgZone, now: Millis) -> Millis {
-        if self.priority == Priority::Urgent || (self.push_start_hour, self.push_end_hour) == (0, 24) {
+        if self.priority == Priority::Urgent
+            || (self.push_start_hour, self.push_end_hour) == (0, 24)
+        {
             return now;
         }
         let local = zone.local(now);
@@ -77,11 +93,17 @@ impl CommunicationRule {
         if (self.push_start_hour..self.push_end_hour).contains(&hour) {
             return now;
         }
-        let day = if hour < self.push_start_hour { local.date_naive() } else { local.date_naive() + Duration::days(1) };
+        let day = if hour < self.push_start_hour {
+            local.date_naive()
+        } else {
+            local.date_naive() + Duration::days(1)
+        };
         let start_hour = u32::try_from(self.push_start_hour).unwrap_or(0);
         let at = day.and_time(NaiveTime::from_hms_opt(start_hour, 0, 0).unwrap_or_default());
         match zone.0.from_local_datetime(&at) {
-            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.timestamp_millis(),
+            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+                t.timestamp_millis()
+            }
             // A skipped hour (daylight saving): the hour after it.
             chrono::LocalResult::None => zone.0.from_utc_datetime(&at).timestamp_millis(),
         }
@@ -94,12 +116,22 @@ mod tests {
     use chrono::Utc;
 
     fn rule(priority: Priority, start: i64, end: i64) -> CommunicationRule {
-        CommunicationRule { priority, push_start_hour: start, push_end_hour: end, ack_required: false, version: 1, updated_ms: 0 }
+        CommunicationRule {
+            priority,
+            push_start_hour: start,
+            push_end_hour: end,
+            ack_required: false,
+            version: 1,
+            updated_ms: 0,
+        }
     }
 
     fn shanghai(y: i32, m: u32, d: u32, h: u32) -> Millis {
         // Shanghai is UTC+8 all year.
-        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap().timestamp_millis() - 8 * 3_600_000
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
+            .unwrap()
+            .timestamp_millis()
+            - 8 * 3_600_000
     }
 
     #[test]
@@ -108,8 +140,14 @@ mod tests {
         let normal = rule(Priority::Normal, 8, 20);
         let noon = shanghai(2026, 11, 30, 12);
         assert_eq!(normal.push_at(&zone, noon), noon);
-        assert_eq!(normal.push_at(&zone, shanghai(2026, 11, 30, 22)), shanghai(2026, 12, 1, 8));
-        assert_eq!(normal.push_at(&zone, shanghai(2026, 11, 30, 3)), shanghai(2026, 11, 30, 8));
+        assert_eq!(
+            normal.push_at(&zone, shanghai(2026, 11, 30, 22)),
+            shanghai(2026, 12, 1, 8)
+        );
+        assert_eq!(
+            normal.push_at(&zone, shanghai(2026, 11, 30, 3)),
+            shanghai(2026, 11, 30, 8)
+        );
         let urgent = rule(Priority::Urgent, 0, 24);
         let night = shanghai(2026, 11, 30, 23);
         assert_eq!(urgent.push_at(&zone, night), night);
@@ -118,9 +156,18 @@ mod tests {
     #[test]
     fn windows_are_checked() {
         assert!(window_problem(Priority::Normal, 8, 20).is_none());
-        assert_eq!(window_problem(Priority::Normal, 24, 20).unwrap().0, "rule.push_start_hour");
-        assert_eq!(window_problem(Priority::Normal, 8, 8).unwrap().0, "rule.push_end_hour");
-        assert_eq!(window_problem(Priority::Normal, 8, 25).unwrap().0, "rule.push_end_hour");
+        assert_eq!(
+            window_problem(Priority::Normal, 24, 20).unwrap().0,
+            "rule.push_start_hour"
+        );
+        assert_eq!(
+            window_problem(Priority::Normal, 8, 8).unwrap().0,
+            "rule.push_end_hour"
+        );
+        assert_eq!(
+            window_problem(Priority::Normal, 8, 25).unwrap().0,
+            "rule.push_end_hour"
+        );
         assert!(window_problem(Priority::Urgent, 8, 20).is_some());
         assert!(window_problem(Priority::Urgent, 0, 24).is_none());
     }

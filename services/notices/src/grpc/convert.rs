@@ -10,8 +10,9 @@ use prost_types::{FieldMask, Timestamp};
 
 use crate::domain::notice::times_problem;
 use crate::domain::{
-    ATTACHMENTS_MAX, Attachment, Audience, BODY_MAX, CommunicationRule, IDS_MAX, Notice, NoticeContent, NoticeField,
-    Priority, Receipt, ReceiptCounts, TITLE_MAX, URL_MAX, parse_etag, render_etag,
+    ATTACHMENTS_MAX, Attachment, Audience, BODY_MAX, CommunicationRule, IDS_MAX, Notice,
+    NoticeContent, NoticeField, Priority, Receipt, ReceiptCounts, TITLE_MAX, URL_MAX, parse_etag,
+    render_etag,
 };
 use crate::store::grant::Grant;
 
@@ -30,7 +31,14 @@ pub fn notice(n: &Notice) -> pb::Notice {
         }),
         priority: n.priority as i32,
         acknowledgement_required: n.ack_required,
-        attachments: n.attachments.iter().map(|a| pb::Attachment { title: a.title.clone(), url: a.url.clone() }).collect(),
+        attachments: n
+            .attachments
+            .iter()
+            .map(|a| pb::Attachment {
+                title: a.title.clone(),
+                url: a.url.clone(),
+            })
+            .collect(),
         publish_time: to_timestamp_opt(n.publish_ms),
         expire_time: to_timestamp_opt(n.expire_ms),
         state: n.state as i32,
@@ -151,7 +159,10 @@ pub fn mask<F: Copy + PartialEq + 'static>(
 ) -> Vec<F> {
     let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
     if paths.is_empty() {
-        v.add("update_mask", "is required: name the fields to change, or \"*\" for all");
+        v.add(
+            "update_mask",
+            "is required: name the fields to change, or \"*\" for all",
+        );
     }
     let mut fields = Vec::new();
     for path in paths {
@@ -163,7 +174,10 @@ pub fn mask<F: Copy + PartialEq + 'static>(
                     }
                 }
             }
-            None => v.add("update_mask", format!("names {path:?}, which cannot be updated here")),
+            None => v.add(
+                "update_mask",
+                format!("names {path:?}, which cannot be updated here"),
+            ),
         }
     }
     fields
@@ -184,7 +198,10 @@ pub fn audience(v: &mut Violations, field: &str, a: Option<&pb::Audience>) -> Au
         v.add(field, "is required: everyone, department_ids or person_ids");
     }
     if a.everyone && !(a.department_ids.is_empty() && a.person_ids.is_empty()) {
-        v.add(format!("{field}.everyone"), "cannot be combined with department_ids or person_ids");
+        v.add(
+            format!("{field}.everyone"),
+            "cannot be combined with department_ids or person_ids",
+        );
     }
     out
 }
@@ -201,7 +218,10 @@ pub fn priority(v: &mut Violations, field: &str, value: i32) -> Priority {
 
 fn attachments(v: &mut Violations, field: &str, values: &[pb::Attachment]) -> Vec<Attachment> {
     if values.len() > ATTACHMENTS_MAX {
-        v.add(field, format!("must hold at most {ATTACHMENTS_MAX} attachments"));
+        v.add(
+            field,
+            format!("must hold at most {ATTACHMENTS_MAX} attachments"),
+        );
         return Vec::new();
     }
     values
@@ -221,7 +241,10 @@ fn attachments(v: &mut Violations, field: &str, values: &[pb::Attachment]) -> Ve
             {
                 v.add(url_field, "must be an http or https link without spaces");
             }
-            Attachment { title: t, url: url.to_string() }
+            Attachment {
+                title: t,
+                url: url.to_string(),
+            }
         })
         .collect()
 }
@@ -239,7 +262,13 @@ pub struct ContentIn<'a> {
 }
 
 /// Validates the `fields` of `c`, naming fields with `prefix` (`""` or `"notice."`).
-pub fn content(v: &mut Violations, prefix: &str, c: &ContentIn<'_>, fields: &[NoticeField], now: Millis) -> NoticeContent {
+pub fn content(
+    v: &mut Violations,
+    prefix: &str,
+    c: &ContentIn<'_>,
+    fields: &[NoticeField],
+    now: Millis,
+) -> NoticeContent {
     let mut out = NoticeContent {
         title: String::new(),
         body: String::new(),
@@ -261,21 +290,34 @@ pub fn content(v: &mut Violations, prefix: &str, c: &ContentIn<'_>, fields: &[No
             NoticeField::Audience => out.audience = audience(v, &f("audience"), c.audience),
             NoticeField::Priority => out.priority = priority(v, &f("priority"), c.priority),
             NoticeField::AckRequired => {}
-            NoticeField::Attachments => out.attachments = attachments(v, &f("attachments"), c.attachments),
+            NoticeField::Attachments => {
+                out.attachments = attachments(v, &f("attachments"), c.attachments)
+            }
             NoticeField::PublishTime => {
                 out.publish_ms = opt_time(v, &f("publish_time"), c.publish_time);
                 if out.publish_ms.is_some_and(|p| p <= now) {
-                    v.add(f("publish_time"), "must be in the future (leave it unset to publish at once)");
+                    v.add(
+                        f("publish_time"),
+                        "must be in the future (leave it unset to publish at once)",
+                    );
                 }
             }
-            NoticeField::ExpireTime => out.expire_ms = opt_time(v, &f("expire_time"), c.expire_time),
+            NoticeField::ExpireTime => {
+                out.expire_ms = opt_time(v, &f("expire_time"), c.expire_time)
+            }
         }
     }
     out
 }
 
 /// Checks the publish and expire times of a notice as they will be stored.
-pub fn check_times(v: &mut Violations, prefix: &str, publish_ms: Option<Millis>, expire_ms: Option<Millis>, now: Millis) {
+pub fn check_times(
+    v: &mut Violations,
+    prefix: &str,
+    publish_ms: Option<Millis>,
+    expire_ms: Option<Millis>,
+    now: Millis,
+) {
     if let Some((field, why)) = times_problem(publish_ms, expire_ms, now) {
         v.add(format!("{prefix}{field}"), why);
     }

@@ -14,7 +14,11 @@ use super::{Notices, convert};
 use crate::core::resource;
 use crate::store::grant::{self as db, Grant, Visible};
 
-pub async fn create(svc: &Notices, who: &Principal, req: &pb::CreatePublishingGrantRequest) -> Result<pb::PublishingGrant, Error> {
+pub async fn create(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::CreatePublishingGrantRequest,
+) -> Result<pb::PublishingGrant, Error> {
     let mut v = Violations::new();
     check_request_id(&mut v, &req.request_id);
     check_id(&mut v, "person_id", &req.person_id);
@@ -36,10 +40,14 @@ pub async fn create(svc: &Notices, who: &Principal, req: &pb::CreatePublishingGr
     if !who.is_admin() {
         let mine = svc.core.headed(who).await?;
         if !mine.contains(&department) {
-            return Err(Error::denied("heads grant publishing only to departments within their own"));
+            return Err(Error::denied(
+                "heads grant publishing only to departments within their own",
+            ));
         }
         if !mine.contains(&person.department_id) {
-            return Err(Error::denied("heads grant publishing only to people of their own department or below"));
+            return Err(Error::denied(
+                "heads grant publishing only to people of their own department or below",
+            ));
         }
     }
 
@@ -57,22 +65,40 @@ pub async fn create(svc: &Notices, who: &Principal, req: &pb::CreatePublishingGr
         created_ms: now,
     };
     if !db::insert(&mut tx, &g).await? {
-        return Err(Error::AlreadyExists("this person may already publish to this department".into()));
+        return Err(Error::AlreadyExists(
+            "this person may already publish to this department".into(),
+        ));
     }
     let detail = json!({ "person_id": g.person_id, "department_id": g.department_id });
-    audit::record(&mut tx, now, who, "grant.create", &resource("grants", &g.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "grant.create",
+        &resource("grants", &g.id),
+        detail,
+    )
+    .await?;
     let out = convert::grant(&g);
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
     Ok(out)
 }
 
-pub async fn list(svc: &Notices, who: &Principal, req: &pb::ListPublishingGrantsRequest) -> Result<pb::ListPublishingGrantsResponse, Error> {
+pub async fn list(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::ListPublishingGrantsRequest,
+) -> Result<pb::ListPublishingGrantsResponse, Error> {
     let mut v = Violations::new();
     let person = convert::opt_id(&mut v, "person_id", &req.person_id);
     convert::page_size(&mut v, req.page_size);
     v.into_result()?;
-    let page = Page::parse(req.page_size, &req.page_token, &format!("grants|{}", req.person_id))?;
+    let page = Page::parse(
+        req.page_size,
+        &req.page_token,
+        &format!("grants|{}", req.person_id),
+    )?;
     let subtree: Vec<String> = svc.core.headed(who).await?.into_iter().collect();
     let visible = if who.is_admin() || who.has(Role::Auditor) {
         Visible::All
@@ -88,16 +114,25 @@ pub async fn list(svc: &Notices, who: &Principal, req: &pb::ListPublishingGrants
     )
     .await?;
     let (rows, next_page_token) = page.finish(rows, |g| g.id.clone());
-    Ok(pb::ListPublishingGrantsResponse { grants: rows.iter().map(convert::grant).collect(), next_page_token })
+    Ok(pb::ListPublishingGrantsResponse {
+        grants: rows.iter().map(convert::grant).collect(),
+        next_page_token,
+    })
 }
 
-pub async fn delete(svc: &Notices, who: &Principal, req: &pb::DeletePublishingGrantRequest) -> Result<(), Error> {
+pub async fn delete(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::DeletePublishingGrantRequest,
+) -> Result<(), Error> {
     convert::required_id("id", &req.id)?;
     let g = db::get(&mut *svc.core.db.pool().acquire().await?, &req.id)
         .await?
         .ok_or_else(|| Error::not_found("publishing grant", &req.id))?;
     if !who.is_admin() && !svc.core.headed(who).await?.contains(&g.department_id) {
-        return Err(Error::denied("heads revoke only grants within their own department or below"));
+        return Err(Error::denied(
+            "heads revoke only grants within their own department or below",
+        ));
     }
     let now = svc.core.now();
     let mut tx = svc.core.db.begin().await?;
@@ -105,7 +140,15 @@ pub async fn delete(svc: &Notices, who: &Principal, req: &pb::DeletePublishingGr
         return Err(Error::not_found("publishing grant", &g.id));
     }
     let detail = json!({ "person_id": g.person_id, "department_id": g.department_id });
-    audit::record(&mut tx, now, who, "grant.delete", &resource("grants", &g.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "grant.delete",
+        &resource("grants", &g.id),
+        detail,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

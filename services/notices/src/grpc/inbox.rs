@@ -27,24 +27,46 @@ const EVENTS_PER_READ: i64 = 200;
 /// A watcher re-reads at least this often, in case a doorbell was lost.
 const POLL_EVERY: Duration = Duration::from_secs(5);
 
-pub async fn list(svc: &Notices, who: &Principal, req: &pb::ListInboxRequest) -> Result<pb::ListInboxResponse, Error> {
+pub async fn list(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::ListInboxRequest,
+) -> Result<pb::ListInboxResponse, Error> {
     let mut v = Violations::new();
     convert::page_size(&mut v, req.page_size);
     v.into_result()?;
-    let filter_text = format!("inbox|{}|{}|{}", who.subject, req.unread_only, req.include_expired);
+    let filter_text = format!(
+        "inbox|{}|{}|{}",
+        who.subject, req.unread_only, req.include_expired
+    );
     let page = Page::parse(req.page_size, &req.page_token, &filter_text)?;
     let after = parse_time_cursor(page.after.as_deref())?;
     let mut conn = svc.core.db.pool().acquire().await?;
     // The sequence first: watching from it can only repeat, never miss.
     let inbox_sequence = inbox::sequence(&mut conn, &who.subject).await?;
-    let filter = InboxFilter { unread_only: req.unread_only, include_expired: req.include_expired };
-    let rows = inbox::list(&mut conn, &who.subject, filter, after.as_ref(), page.fetch_limit()).await?;
+    let filter = InboxFilter {
+        unread_only: req.unread_only,
+        include_expired: req.include_expired,
+    };
+    let rows = inbox::list(
+        &mut conn,
+        &who.subject,
+        filter,
+        after.as_ref(),
+        page.fetch_limit(),
+    )
+    .await?;
     let unread_count = inbox::unread_count(&mut conn, &who.subject).await?;
-    let (rows, next_page_token) = page.finish(rows, |(_, r)| render_time_cursor(r.delivered_ms, &r.notice_id));
+    let (rows, next_page_token) = page.finish(rows, |(_, r)| {
+        render_time_cursor(r.delivered_ms, &r.notice_id)
+    });
     Ok(pb::ListInboxResponse {
         items: rows
             .iter()
-            .map(|(n, r)| pb::InboxItem { notice: Some(convert::notice(n)), receipt: Some(convert::receipt(r)) })
+            .map(|(n, r)| pb::InboxItem {
+                notice: Some(convert::notice(n)),
+                receipt: Some(convert::receipt(r)),
+            })
             .collect(),
         next_page_token,
         unread_count,
@@ -53,14 +75,21 @@ pub async fn list(svc: &Notices, who: &Principal, req: &pb::ListInboxRequest) ->
 }
 
 /// Marks a notice read (and acknowledged with `acknowledge`) for the caller.
-pub async fn mark(svc: &Notices, who: &Principal, notice_id: &str, acknowledge: bool) -> Result<pb::Receipt, Error> {
+pub async fn mark(
+    svc: &Notices,
+    who: &Principal,
+    notice_id: &str,
+    acknowledge: bool,
+) -> Result<pb::Receipt, Error> {
     convert::required_id("notice_id", notice_id)?;
     let n = super::notices::load(svc, notice_id).await?;
     if !matches!(n.state, NoticeState::Published | NoticeState::Expired) {
         return Err(Error::not_found("notice in your inbox", notice_id));
     }
     if acknowledge && !n.ack_required {
-        return Err(Error::precondition("this notice does not ask for acknowledgement"));
+        return Err(Error::precondition(
+            "this notice does not ask for acknowledgement",
+        ));
     }
     let now = svc.core.now();
     let mut tx = svc.core.db.begin().await?;
@@ -81,9 +110,16 @@ pub type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::InboxEvent, tonic::S
 
 /// The caller's inbox events after `after_sequence`: the backlog from the
 /// database, then live as doorbells ring.
-pub fn watch(svc: &Notices, who: &Principal, req: &pb::WatchInboxRequest) -> Result<WatchStream, Error> {
+pub fn watch(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::WatchInboxRequest,
+) -> Result<WatchStream, Error> {
     if req.after_sequence < 0 {
-        return Err(concord_kit::invalid("after_sequence", "must not be negative"));
+        return Err(concord_kit::invalid(
+            "after_sequence",
+            "must not be negative",
+        ));
     }
     let db = svc.core.db.clone();
     let person = who.subject.clone();
@@ -111,7 +147,17 @@ pub fn watch(svc: &Notices, who: &Principal, req: &pb::WatchInboxRequest) -> Res
     let relevant = move |payload: &[u8]| {
         payload == b"*" || payload.split(|b| *b == b',').any(|p| p == me.as_bytes())
     };
-    let options = ResumeOptions { topic: INBOX_TOPIC.to_string(), poll_every: POLL_EVERY };
-    let stream = resume(svc.core.bus.clone(), options, req.after_sequence, fetch, relevant, svc.shutdown.clone());
+    let options = ResumeOptions {
+        topic: INBOX_TOPIC.to_string(),
+        poll_every: POLL_EVERY,
+    };
+    let stream = resume(
+        svc.core.bus.clone(),
+        options,
+        req.after_sequence,
+        fetch,
+        relevant,
+        svc.shutdown.clone(),
+    );
     Ok(Box::pin(stream.map(|r| r.map(|(_, event)| event))))
 }

@@ -13,7 +13,10 @@ use serde_json::json;
 use super::{Meetings, convert};
 use crate::core::resource;
 use crate::domain::meeting::{DURATION_MAX_MS, MeetingField};
-use crate::domain::{Audience, DESCRIPTION_MAX, LOCATION_MAX, Meeting, Recurrence, etag_matches, render_etag, sort_key};
+use crate::domain::{
+    Audience, DESCRIPTION_MAX, LOCATION_MAX, Meeting, Recurrence, etag_matches, render_etag,
+    sort_key,
+};
 use crate::store::meeting::{self as db, Visible};
 
 const KIND: &str = "meeting";
@@ -25,7 +28,10 @@ pub fn meeting(m: &Meeting) -> pb::Meeting {
         description: m.description.clone(),
         recurrence: m.recurrence as i32,
         first_start_time: Some(to_timestamp(m.first_start_ms)),
-        duration: Some(prost_types::Duration { seconds: m.duration_ms / 1000, nanos: 0 }),
+        duration: Some(prost_types::Duration {
+            seconds: m.duration_ms / 1000,
+            nanos: 0,
+        }),
         location: m.location.clone(),
         organizing_department_id: m.organizing_department_id.clone(),
         participant_department_ids: m.participant_department_ids.clone(),
@@ -54,26 +60,44 @@ fn fill(v: &mut Violations, m: &mut Meeting, p: &pb::Meeting, fields: &[MeetingF
             }
             MeetingField::Duration => {
                 let ms = p.duration.as_ref().and_then(|d| {
-                    (0..1_000_000_000).contains(&d.nanos).then(|| d.seconds.checked_mul(1000)).flatten()
+                    (0..1_000_000_000)
+                        .contains(&d.nanos)
+                        .then(|| d.seconds.checked_mul(1000))
+                        .flatten()
                 });
                 match ms {
                     Some(ms) if ms > 0 && ms <= DURATION_MAX_MS => m.duration_ms = ms,
-                    Some(_) => v.add("meeting.duration", "must be more than zero and at most 24 hours"),
+                    Some(_) => v.add(
+                        "meeting.duration",
+                        "must be more than zero and at most 24 hours",
+                    ),
                     None => v.add("meeting.duration", "is required"),
                 }
             }
             MeetingField::ParticipantDepartments => {
-                m.participant_department_ids =
-                    convert::ids(v, "meeting.participant_department_ids", &p.participant_department_ids);
+                m.participant_department_ids = convert::ids(
+                    v,
+                    "meeting.participant_department_ids",
+                    &p.participant_department_ids,
+                );
             }
             MeetingField::ParticipantPeople => {
-                m.participant_person_ids = convert::ids(v, "meeting.participant_person_ids", &p.participant_person_ids);
+                m.participant_person_ids = convert::ids(
+                    v,
+                    "meeting.participant_person_ids",
+                    &p.participant_person_ids,
+                );
             }
-            MeetingField::Until => m.until_ms = convert::opt_time(v, "meeting.until_time", p.until_time.as_ref()),
+            MeetingField::Until => {
+                m.until_ms = convert::opt_time(v, "meeting.until_time", p.until_time.as_ref())
+            }
         }
     }
     if m.participant_department_ids.is_empty() && m.participant_person_ids.is_empty() {
-        v.add("meeting.participant_department_ids", "name at least one participating department or person");
+        v.add(
+            "meeting.participant_department_ids",
+            "name at least one participating department or person",
+        );
     }
     if m.until_ms.is_some_and(|u| u <= m.first_start_ms) {
         v.add("meeting.until_time", "must be after first_start_time");
@@ -88,7 +112,11 @@ async fn check_participants(svc: &Meetings, m: &Meeting) -> Result<(), Error> {
         ..Audience::default()
     };
     let rename = |f: &str| format!("meeting.participant_{f}");
-    svc.core.directory.resolve_as(&audience, &rename).await.map(|_| ())
+    svc.core
+        .directory
+        .resolve_as(&audience, &rename)
+        .await
+        .map(|_| ())
 }
 
 /// Whether `who` organises `m`: admins, its creator, and the heads above
@@ -97,14 +125,21 @@ pub async fn organizes(svc: &Meetings, who: &Principal, m: &Meeting) -> Result<b
     if who.is_admin() || who.subject == m.created_by {
         return Ok(true);
     }
-    Ok(who.has(Role::DepartmentHead) && svc.core.headed(who).await?.contains(&m.organizing_department_id))
+    Ok(who.has(Role::DepartmentHead)
+        && svc
+            .core
+            .headed(who)
+            .await?
+            .contains(&m.organizing_department_id))
 }
 
 pub async fn ensure_organizes(svc: &Meetings, who: &Principal, m: &Meeting) -> Result<(), Error> {
     if organizes(svc, who, m).await? {
         Ok(())
     } else {
-        Err(Error::denied("only the meeting's organisers (its creator, the heads above its department, admins) do this"))
+        Err(Error::denied(
+            "only the meeting's organisers (its creator, the heads above its department, admins) do this",
+        ))
     }
 }
 
@@ -118,7 +153,9 @@ pub async fn ensure_sees(svc: &Meetings, who: &Principal, m: &Meeting) -> Result
     if who.has(Role::Auditor) || takes_part(who, m) || organizes(svc, who, m).await? {
         Ok(())
     } else {
-        Err(Error::denied("a meeting is seen by its participants, its organisers, admins and auditors"))
+        Err(Error::denied(
+            "a meeting is seen by its participants, its organisers, admins and auditors",
+        ))
     }
 }
 
@@ -128,7 +165,11 @@ pub async fn load(svc: &Meetings, id: &str) -> Result<Meeting, Error> {
         .ok_or_else(|| Error::not_found(KIND, id))
 }
 
-pub async fn create(svc: &Meetings, who: &Principal, req: &pb::CreateMeetingRequest) -> Result<pb::Meeting, Error> {
+pub async fn create(
+    svc: &Meetings,
+    who: &Principal,
+    req: &pb::CreateMeetingRequest,
+) -> Result<pb::Meeting, Error> {
     let mut v = Violations::new();
     check_request_id(&mut v, &req.request_id);
     let Some(p) = &req.meeting else {
@@ -137,7 +178,11 @@ pub async fn create(svc: &Meetings, who: &Principal, req: &pb::CreateMeetingRequ
     };
     let now = svc.core.now();
     let recurrence = Recurrence::from_i64(i64::from(p.recurrence));
-    v.check(recurrence.is_none(), "meeting.recurrence", "must be weekly, biweekly or monthly");
+    v.check(
+        recurrence.is_none(),
+        "meeting.recurrence",
+        "must be weekly, biweekly or monthly",
+    );
     let first: Option<Millis> = match p.first_start_time.as_ref().map(from_timestamp) {
         Some(Some(ms)) => Some(ms),
         Some(None) => {
@@ -149,7 +194,11 @@ pub async fn create(svc: &Meetings, who: &Principal, req: &pb::CreateMeetingRequ
             None
         }
     };
-    check_id(&mut v, "meeting.organizing_department_id", &p.organizing_department_id);
+    check_id(
+        &mut v,
+        "meeting.organizing_department_id",
+        &p.organizing_department_id,
+    );
     let mut m = Meeting {
         id: new_id(),
         title: String::new(),
@@ -170,11 +219,29 @@ pub async fn create(svc: &Meetings, who: &Principal, req: &pb::CreateMeetingRequ
     };
     fill(&mut v, &mut m, p, &MeetingField::ALL);
     v.into_result()?;
-    if svc.core.directory.subtree(&m.organizing_department_id).await?.is_none() {
-        return Err(invalid("meeting.organizing_department_id", "names no department"));
+    if svc
+        .core
+        .directory
+        .subtree(&m.organizing_department_id)
+        .await?
+        .is_none()
+    {
+        return Err(invalid(
+            "meeting.organizing_department_id",
+            "names no department",
+        ));
     }
-    if !who.is_admin() && !who.has(Role::Coordinator) && !svc.core.headed(who).await?.contains(&m.organizing_department_id) {
-        return Err(Error::denied("heads organise meetings for their own department or one below it"));
+    if !who.is_admin()
+        && !who.has(Role::Coordinator)
+        && !svc
+            .core
+            .headed(who)
+            .await?
+            .contains(&m.organizing_department_id)
+    {
+        return Err(Error::denied(
+            "heads organise meetings for their own department or one below it",
+        ));
     }
     check_participants(svc, &m).await?;
 
@@ -184,27 +251,51 @@ pub async fn create(svc: &Meetings, who: &Principal, req: &pb::CreateMeetingRequ
         return Ok(done);
     }
     db::insert(&mut tx, &m).await?;
-    let detail = json!({ "title": m.title, "organizing_department_id": m.organizing_department_id });
-    audit::record(&mut tx, now, who, "meeting.create", &resource("meetings", &m.id), detail).await?;
+    let detail =
+        json!({ "title": m.title, "organizing_department_id": m.organizing_department_id });
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "meeting.create",
+        &resource("meetings", &m.id),
+        detail,
+    )
+    .await?;
     let out = meeting(&m);
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
     Ok(out)
 }
 
-pub async fn get(svc: &Meetings, who: &Principal, req: &pb::GetMeetingRequest) -> Result<pb::Meeting, Error> {
+pub async fn get(
+    svc: &Meetings,
+    who: &Principal,
+    req: &pb::GetMeetingRequest,
+) -> Result<pb::Meeting, Error> {
     convert::required_id("id", &req.id)?;
     let m = load(svc, &req.id).await?;
     ensure_sees(svc, who, &m).await?;
     Ok(meeting(&m))
 }
 
-pub async fn list(svc: &Meetings, who: &Principal, req: &pb::ListMeetingsRequest) -> Result<pb::ListMeetingsResponse, Error> {
+pub async fn list(
+    svc: &Meetings,
+    who: &Principal,
+    req: &pb::ListMeetingsRequest,
+) -> Result<pb::ListMeetingsResponse, Error> {
     let mut v = Violations::new();
-    let organizer = convert::opt_id(&mut v, "organizing_department_id", &req.organizing_department_id);
+    let organizer = convert::opt_id(
+        &mut v,
+        "organizing_department_id",
+        &req.organizing_department_id,
+    );
     convert::page_size(&mut v, req.page_size);
     v.into_result()?;
-    let filter = format!("meetings|{}|{}", req.organizing_department_id, req.include_cancelled);
+    let filter = format!(
+        "meetings|{}|{}",
+        req.organizing_department_id, req.include_cancelled
+    );
     let page = Page::parse(req.page_size, &req.page_token, &filter)?;
     let after = match page.after.as_deref() {
         None => None,
@@ -216,15 +307,34 @@ pub async fn list(svc: &Meetings, who: &Principal, req: &pb::ListMeetingsRequest
     let visible = if who.is_admin() || who.has(Role::Auditor) {
         Visible::All
     } else {
-        Visible::Involving { person_id: &who.subject, department_id: who.department_id.as_deref().unwrap_or_default() }
+        Visible::Involving {
+            person_id: &who.subject,
+            department_id: who.department_id.as_deref().unwrap_or_default(),
+        }
     };
     let mut conn = svc.core.db.pool().acquire().await?;
-    let rows = db::list(&mut conn, visible, organizer.as_deref(), req.include_cancelled, after.as_ref(), page.fetch_limit()).await?;
-    let (rows, next_page_token) = page.finish(rows, |m| json!([sort_key(&m.title), m.id]).to_string());
-    Ok(pb::ListMeetingsResponse { meetings: rows.iter().map(meeting).collect(), next_page_token })
+    let rows = db::list(
+        &mut conn,
+        visible,
+        organizer.as_deref(),
+        req.include_cancelled,
+        after.as_ref(),
+        page.fetch_limit(),
+    )
+    .await?;
+    let (rows, next_page_token) =
+        page.finish(rows, |m| json!([sort_key(&m.title), m.id]).to_string());
+    Ok(pb::ListMeetingsResponse {
+        meetings: rows.iter().map(meeting).collect(),
+        next_page_token,
+    })
 }
 
-pub async fn update(svc: &Meetings, who: &Principal, req: &pb::UpdateMeetingRequest) -> Result<pb::Meeting, Error> {
+pub async fn update(
+    svc: &Meetings,
+    who: &Principal,
+    req: &pb::UpdateMeetingRequest,
+) -> Result<pb::Meeting, Error> {
     let mut v = Violations::new();
     let fields = convert::mask(&mut v, req.update_mask.as_ref(), MeetingField::parse);
     let Some(p) = &req.meeting else {
@@ -245,13 +355,31 @@ pub async fn update(svc: &Meetings, who: &Principal, req: &pb::UpdateMeetingRequ
     let mut v = Violations::new();
     fill(&mut v, &mut m, p, &fields);
     v.into_result()?;
-    if fields.iter().any(|f| matches!(f, MeetingField::ParticipantDepartments | MeetingField::ParticipantPeople)) {
+    if fields.iter().any(|f| {
+        matches!(
+            f,
+            MeetingField::ParticipantDepartments | MeetingField::ParticipantPeople
+        )
+    }) {
         check_participants(svc, &m).await?;
     }
-    write(svc, who, m, "meeting.update", json!({ "fields": fields.iter().map(|f| f.path()).collect::<Vec<_>>() })).await
+    write(
+        svc,
+        who,
+        m,
+        "meeting.update",
+        json!({ "fields": fields.iter().map(|f| f.path()).collect::<Vec<_>>() }),
+    )
+    .await
 }
 
-async fn write(svc: &Meetings, who: &Principal, mut m: Meeting, action: &str, detail: serde_json::Value) -> Result<pb::Meeting, Error> {
+async fn write(
+    svc: &Meetings,
+    who: &Principal,
+    mut m: Meeting,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<pb::Meeting, Error> {
     let now = svc.core.now();
     let read = m.version;
     m.version += 1;
@@ -260,12 +388,24 @@ async fn write(svc: &Meetings, who: &Principal, mut m: Meeting, action: &str, de
     if !db::update(&mut tx, &m, read).await? {
         return Err(Error::stale_etag(KIND));
     }
-    audit::record(&mut tx, now, who, action, &resource("meetings", &m.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        action,
+        &resource("meetings", &m.id),
+        detail,
+    )
+    .await?;
     tx.commit().await?;
     Ok(meeting(&m))
 }
 
-pub async fn cancel(svc: &Meetings, who: &Principal, req: &pb::CancelMeetingRequest) -> Result<pb::Meeting, Error> {
+pub async fn cancel(
+    svc: &Meetings,
+    who: &Principal,
+    req: &pb::CancelMeetingRequest,
+) -> Result<pb::Meeting, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "id", &req.id);
     let expected = convert::etag(&mut v, "etag", &req.etag);

@@ -24,7 +24,11 @@ fn stale() -> Error {
     Error::stale_etag(KIND)
 }
 
-pub async fn create(svc: &Notices, who: &Principal, req: &pb::CreateNoticeRequest) -> Result<pb::Notice, Error> {
+pub async fn create(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::CreateNoticeRequest,
+) -> Result<pb::Notice, Error> {
     let now = svc.core.now();
     let mut v = Violations::new();
     check_request_id(&mut v, &req.request_id);
@@ -73,8 +77,17 @@ pub async fn create(svc: &Notices, who: &Principal, req: &pb::CreateNoticeReques
         updated_ms: now,
     };
     db::insert(&mut tx, &n).await?;
-    let detail = json!({ "title": n.title, "priority": n.priority.label(), "audience": n.audience });
-    audit::record(&mut tx, now, who, "notice.create", &resource("notices", &n.id), detail).await?;
+    let detail =
+        json!({ "title": n.title, "priority": n.priority.label(), "audience": n.audience });
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "notice.create",
+        &resource("notices", &n.id),
+        detail,
+    )
+    .await?;
     let out = convert::notice(&n);
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
@@ -88,22 +101,38 @@ pub async fn load(svc: &Notices, id: &str) -> Result<Notice, Error> {
         .ok_or_else(|| Error::not_found(KIND, id))
 }
 
-pub async fn get(svc: &Notices, who: &Principal, req: &pb::GetNoticeRequest) -> Result<pb::Notice, Error> {
+pub async fn get(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::GetNoticeRequest,
+) -> Result<pb::Notice, Error> {
     convert::required_id("id", &req.id)?;
     let n = load(svc, &req.id).await?;
     if who.has(Role::Auditor) || svc.core.manages(who, &n).await? {
         return Ok(convert::notice(&n));
     }
     let addressed = matches!(n.state, NoticeState::Published | NoticeState::Expired)
-        && receipt::get(&mut *svc.core.db.pool().acquire().await?, &n.id, &who.subject).await?.is_some();
+        && receipt::get(
+            &mut *svc.core.db.pool().acquire().await?,
+            &n.id,
+            &who.subject,
+        )
+        .await?
+        .is_some();
     if addressed {
         Ok(convert::notice(&n))
     } else {
-        Err(Error::denied("a notice is read by its recipients and by the people who manage it"))
+        Err(Error::denied(
+            "a notice is read by its recipients and by the people who manage it",
+        ))
     }
 }
 
-pub async fn list(svc: &Notices, who: &Principal, req: &pb::ListNoticesRequest) -> Result<pb::ListNoticesResponse, Error> {
+pub async fn list(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::ListNoticesRequest,
+) -> Result<pb::ListNoticesResponse, Error> {
     let mut v = Violations::new();
     let author = convert::opt_id(&mut v, "author_id", &req.author_id);
     let state = match req.state {
@@ -116,7 +145,11 @@ pub async fn list(svc: &Notices, who: &Principal, req: &pb::ListNoticesRequest) 
     };
     convert::page_size(&mut v, req.page_size);
     v.into_result()?;
-    let page = Page::parse(req.page_size, &req.page_token, &format!("notices|{}|{}", req.author_id, req.state))?;
+    let page = Page::parse(
+        req.page_size,
+        &req.page_token,
+        &format!("notices|{}|{}", req.author_id, req.state),
+    )?;
     let subtree: Vec<String> = svc.core.headed(who).await?.into_iter().collect();
     let visible = if who.is_admin() || who.has(Role::Auditor) {
         Visible::All
@@ -133,10 +166,17 @@ pub async fn list(svc: &Notices, who: &Principal, req: &pb::ListNoticesRequest) 
     )
     .await?;
     let (rows, next_page_token) = page.finish(rows, |n| n.id.clone());
-    Ok(pb::ListNoticesResponse { notices: rows.iter().map(convert::notice).collect(), next_page_token })
+    Ok(pb::ListNoticesResponse {
+        notices: rows.iter().map(convert::notice).collect(),
+        next_page_token,
+    })
 }
 
-pub async fn update(svc: &Notices, who: &Principal, req: &pb::UpdateNoticeRequest) -> Result<pb::Notice, Error> {
+pub async fn update(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::UpdateNoticeRequest,
+) -> Result<pb::Notice, Error> {
     let now = svc.core.now();
     let mut v = Violations::new();
     let fields = convert::mask(&mut v, req.update_mask.as_ref(), NoticeField::parse);
@@ -165,7 +205,10 @@ pub async fn update(svc: &Notices, who: &Principal, req: &pb::UpdateNoticeReques
         return Err(stale());
     }
     if n.state != NoticeState::Draft {
-        return Err(Error::precondition(format!("only drafts change; this notice is {}", n.state.name())));
+        return Err(Error::precondition(format!(
+            "only drafts change; this notice is {}",
+            n.state.name()
+        )));
     }
     n.apply(&fields, &c, n.ack_required);
     let mut v = Violations::new();
@@ -182,12 +225,24 @@ pub async fn update(svc: &Notices, who: &Principal, req: &pb::UpdateNoticeReques
         return Err(stale());
     }
     let paths: Vec<&str> = fields.iter().map(|f| f.path()).collect();
-    audit::record(&mut tx, now, who, "notice.update", &resource("notices", &n.id), json!({ "fields": paths })).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "notice.update",
+        &resource("notices", &n.id),
+        json!({ "fields": paths }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(convert::notice(&n))
 }
 
-pub async fn publish(svc: &Notices, who: &Principal, req: &pb::PublishNoticeRequest) -> Result<pb::Notice, Error> {
+pub async fn publish(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::PublishNoticeRequest,
+) -> Result<pb::Notice, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "id", &req.id);
     let expected = convert::etag(&mut v, "etag", &req.etag);
@@ -201,16 +256,25 @@ pub async fn publish(svc: &Notices, who: &Principal, req: &pb::PublishNoticeRequ
         return Err(stale());
     }
     if n.state != NoticeState::Draft {
-        return Err(Error::precondition(format!("a {} notice cannot be published", n.state.name())));
+        return Err(Error::precondition(format!(
+            "a {} notice cannot be published",
+            n.state.name()
+        )));
     }
     let now = svc.core.now();
     if let Some((_, why)) = times_problem(None, n.expire_ms, now) {
-        return Err(Error::precondition(format!("expire_time {why}; change it first")));
+        return Err(Error::precondition(format!(
+            "expire_time {why}; change it first"
+        )));
     }
     svc.core.ensure_may_publish(who, &n.audience).await?;
     match n.waits_until(now) {
         Some(at) => schedule(svc, who, n, at).await.map(|n| convert::notice(&n)),
-        None => svc.core.publish_now(&n.id, who, n.version, false).await.map(|n| convert::notice(&n)),
+        None => svc
+            .core
+            .publish_now(&n.id, who, n.version, false)
+            .await
+            .map(|n| convert::notice(&n)),
     }
 }
 
@@ -226,12 +290,24 @@ async fn schedule(svc: &Notices, who: &Principal, mut n: Notice, at: i64) -> Res
         return Err(stale());
     }
     due::schedule(&mut tx, DUE_PUBLISH, &n.id, at, &who.subject).await?;
-    audit::record(&mut tx, now, who, "notice.schedule", &resource("notices", &n.id), json!({ "publish_ms": at })).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "notice.schedule",
+        &resource("notices", &n.id),
+        json!({ "publish_ms": at }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(n)
 }
 
-pub async fn retract(svc: &Notices, who: &Principal, req: &pb::RetractNoticeRequest) -> Result<pb::Notice, Error> {
+pub async fn retract(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::RetractNoticeRequest,
+) -> Result<pb::Notice, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "id", &req.id);
     let expected = convert::etag(&mut v, "etag", &req.etag);
@@ -241,7 +317,9 @@ pub async fn retract(svc: &Notices, who: &Principal, req: &pb::RetractNoticeRequ
     svc.core.ensure_manages(who, &n).await?;
     let now = svc.core.now();
     let mut tx = svc.core.db.begin().await?;
-    let mut n = db::get(&mut tx, &n.id, svc.core.db.for_update()).await?.ok_or_else(|| Error::not_found(KIND, &n.id))?;
+    let mut n = db::get(&mut tx, &n.id, svc.core.db.for_update())
+        .await?
+        .ok_or_else(|| Error::not_found(KIND, &n.id))?;
     if n.state == NoticeState::Retracted {
         return Ok(convert::notice(&n));
     }
@@ -249,12 +327,31 @@ pub async fn retract(svc: &Notices, who: &Principal, req: &pb::RetractNoticeRequ
         return Err(stale());
     }
     if !n.state.may_retract() {
-        return Err(Error::precondition(format!("a {} notice cannot be retracted", n.state.name())));
+        return Err(Error::precondition(format!(
+            "a {} notice cannot be retracted",
+            n.state.name()
+        )));
     }
     // Those who were told of the notice are told it is withdrawn.
-    let told = if n.state == NoticeState::Published && n.pushed { receipt::recipients(&mut tx, &n.id).await? } else { Vec::new() };
-    inbox::append(&mut tx, svc.core.db.backend(), EventKind::Retracted, &n.id, &told, now).await?;
-    for (kind, subject) in [(DUE_PUBLISH, n.id.clone()), (DUE_EXPIRE, n.id.clone()), (DUE_PUSH, format!("notice:{}", n.id))] {
+    let told = if n.state == NoticeState::Published && n.pushed {
+        receipt::recipients(&mut tx, &n.id).await?
+    } else {
+        Vec::new()
+    };
+    inbox::append(
+        &mut tx,
+        svc.core.db.backend(),
+        EventKind::Retracted,
+        &n.id,
+        &told,
+        now,
+    )
+    .await?;
+    for (kind, subject) in [
+        (DUE_PUBLISH, n.id.clone()),
+        (DUE_EXPIRE, n.id.clone()),
+        (DUE_PUSH, format!("notice:{}", n.id)),
+    ] {
         due::cancel(&mut tx, kind, &subject).await?;
     }
     let read = n.version;
@@ -266,7 +363,15 @@ pub async fn retract(svc: &Notices, who: &Principal, req: &pb::RetractNoticeRequ
         return Err(stale());
     }
     let detail = json!({ "from_state": was.name(), "reason": req.reason.trim() });
-    audit::record(&mut tx, now, who, "notice.retract", &resource("notices", &n.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "notice.retract",
+        &resource("notices", &n.id),
+        detail,
+    )
+    .await?;
     tx.commit().await?;
     svc.core.ring(&told).await;
     Ok(convert::notice(&n))

@@ -43,14 +43,26 @@ fn bare(m: &Meeting, index: i64, start: Millis) -> pb::Occurrence {
 }
 
 /// The occurrence with everything recorded for it.
-async fn full(svc: &Meetings, m: &Meeting, index: i64, start: Millis) -> Result<pb::Occurrence, Error> {
+async fn full(
+    svc: &Meetings,
+    m: &Meeting,
+    index: i64,
+    start: Millis,
+) -> Result<pb::Occurrence, Error> {
     let mut conn = svc.core.db.pool().acquire().await?;
     let mut o = bare(m, index, start);
-    o.agenda = db::items(&mut conn, &m.id, index).await?.iter().map(item).collect();
+    o.agenda = db::items(&mut conn, &m.id, index)
+        .await?
+        .iter()
+        .map(item)
+        .collect();
     o.attendance = db::attendance(&mut conn, &m.id, index)
         .await?
         .into_iter()
-        .map(|(person_id, status)| pb::Attendance { person_id, status: i32::try_from(status).unwrap_or(0) })
+        .map(|(person_id, status)| pb::Attendance {
+            person_id,
+            status: i32::try_from(status).unwrap_or(0),
+        })
         .collect();
     if let Some((minutes, notice_id)) = db::minutes(&mut conn, &m.id, index).await? {
         o.minutes = minutes;
@@ -60,7 +72,12 @@ async fn full(svc: &Meetings, m: &Meeting, index: i64, start: Millis) -> Result<
 }
 
 /// Validates a meeting id and occurrence index and loads both.
-async fn occurrence(svc: &Meetings, v: &mut Violations, meeting_id: &str, index: i64) -> Result<(Meeting, Millis), Error> {
+async fn occurrence(
+    svc: &Meetings,
+    v: &mut Violations,
+    meeting_id: &str,
+    index: i64,
+) -> Result<(Meeting, Millis), Error> {
     check_id(v, "meeting_id", meeting_id);
     v.check(index < 0, "occurrence_index", "must not be negative");
     std::mem::take(v).into_result()?;
@@ -71,11 +88,16 @@ async fn occurrence(svc: &Meetings, v: &mut Violations, meeting_id: &str, index:
     Ok((m, start))
 }
 
-pub async fn upcoming(svc: &Meetings, who: &Principal, req: &pb::ListUpcomingOccurrencesRequest) -> Result<pb::ListUpcomingOccurrencesResponse, Error> {
+pub async fn upcoming(
+    svc: &Meetings,
+    who: &Principal,
+    req: &pb::ListUpcomingOccurrencesRequest,
+) -> Result<pb::ListUpcomingOccurrencesResponse, Error> {
     let now = svc.core.now();
     let mut v = Violations::new();
     let start = convert::opt_time(&mut v, "start_time", req.start_time.as_ref()).unwrap_or(now);
-    let end = convert::opt_time(&mut v, "end_time", req.end_time.as_ref()).unwrap_or(start + 14 * DAY_MS);
+    let end =
+        convert::opt_time(&mut v, "end_time", req.end_time.as_ref()).unwrap_or(start + 14 * DAY_MS);
     if v.is_empty() && end <= start {
         v.add("end_time", "must be after start_time");
     }
@@ -88,38 +110,68 @@ pub async fn upcoming(svc: &Meetings, who: &Principal, req: &pb::ListUpcomingOcc
         0 => 50,
         n => usize::try_from(n).unwrap_or(50).min(500),
     };
-    let visible = Visible::Involving { person_id: &who.subject, department_id: who.department_id.as_deref().unwrap_or_default() };
+    let visible = Visible::Involving {
+        person_id: &who.subject,
+        department_id: who.department_id.as_deref().unwrap_or_default(),
+    };
     let mut conn = svc.core.db.pool().acquire().await?;
     let mut out = Vec::new();
     let mut after: Option<(String, String)> = None;
     loop {
         let page = db::list(&mut conn, visible, None, false, after.as_ref(), 500).await?;
         for m in &page {
-            out.extend(m.occurrences_between(&svc.core.zone, start, end).into_iter().map(|(i, s)| (s, bare(m, i, s))));
+            out.extend(
+                m.occurrences_between(&svc.core.zone, start, end)
+                    .into_iter()
+                    .map(|(i, s)| (s, bare(m, i, s))),
+            );
         }
         match page.last() {
-            Some(last) if page.len() == 500 => after = Some((crate::domain::sort_key(&last.title), last.id.clone())),
+            Some(last) if page.len() == 500 => {
+                after = Some((crate::domain::sort_key(&last.title), last.id.clone()))
+            }
             _ => break,
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.meeting_id.cmp(&b.1.meeting_id)));
+    out.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.meeting_id.cmp(&b.1.meeting_id))
+    });
     out.truncate(limit);
-    Ok(pb::ListUpcomingOccurrencesResponse { occurrences: out.into_iter().map(|(_, o)| o).collect() })
+    Ok(pb::ListUpcomingOccurrencesResponse {
+        occurrences: out.into_iter().map(|(_, o)| o).collect(),
+    })
 }
 
-pub async fn get(svc: &Meetings, who: &Principal, req: &pb::GetOccurrenceRequest) -> Result<pb::Occurrence, Error> {
-    let (m, start) = occurrence(svc, &mut Violations::new(), &req.meeting_id, req.occurrence_index).await?;
+pub async fn get(
+    svc: &Meetings,
+    who: &Principal,
+    req: &pb::GetOccurrenceRequest,
+) -> Result<pb::Occurrence, Error> {
+    let (m, start) = occurrence(
+        svc,
+        &mut Violations::new(),
+        &req.meeting_id,
+        req.occurrence_index,
+    )
+    .await?;
     ensure_sees(svc, who, &m).await?;
     full(svc, &m, req.occurrence_index, start).await
 }
 
-pub async fn add_item(svc: &Meetings, who: &Principal, req: &pb::AddAgendaItemRequest) -> Result<pb::AgendaItem, Error> {
+pub async fn add_item(
+    svc: &Meetings,
+    who: &Principal,
+    req: &pb::AddAgendaItemRequest,
+) -> Result<pb::AgendaItem, Error> {
     let mut v = Violations::new();
     check_request_id(&mut v, &req.request_id);
     let title = convert::title(&mut v, "title", &req.title);
     let (m, _) = occurrence(svc, &mut v, &req.meeting_id, req.occurrence_index).await?;
     if !takes_part(who, &m) && !organizes(svc, who, &m).await? {
-        return Err(Error::denied("agenda items are proposed by the meeting's participants and organisers"));
+        return Err(Error::denied(
+            "agenda items are proposed by the meeting's participants and organisers",
+        ));
     }
     let now = svc.core.now();
     let key = Key::new("AddAgendaItem", &who.subject, &req.request_id);
@@ -127,8 +179,13 @@ pub async fn add_item(svc: &Meetings, who: &Principal, req: &pb::AddAgendaItemRe
     if let Some(done) = replay::<pb::AgendaItem>(&mut tx, key.as_ref(), now).await? {
         return Ok(done);
     }
-    if db::minutes(&mut tx, &m.id, req.occurrence_index).await?.is_some() {
-        return Err(Error::precondition("the minutes of this occurrence are recorded; its agenda is closed"));
+    if db::minutes(&mut tx, &m.id, req.occurrence_index)
+        .await?
+        .is_some()
+    {
+        return Err(Error::precondition(
+            "the minutes of this occurrence are recorded; its agenda is closed",
+        ));
     }
     let a = AgendaItem {
         id: new_id(),
@@ -140,32 +197,58 @@ pub async fn add_item(svc: &Meetings, who: &Principal, req: &pb::AddAgendaItemRe
     };
     db::add_item(&mut tx, &a).await?;
     let detail = json!({ "occurrence": a.occurrence, "title": a.title });
-    audit::record(&mut tx, now, who, "meeting.agenda.add", &resource("meetings", &m.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "meeting.agenda.add",
+        &resource("meetings", &m.id),
+        detail,
+    )
+    .await?;
     let out = item(&a);
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
     Ok(out)
 }
 
-pub async fn remove_item(svc: &Meetings, who: &Principal, req: &pb::RemoveAgendaItemRequest) -> Result<(), Error> {
+pub async fn remove_item(
+    svc: &Meetings,
+    who: &Principal,
+    req: &pb::RemoveAgendaItemRequest,
+) -> Result<(), Error> {
     convert::required_id("id", &req.id)?;
     let a = db::get_item(&mut *svc.core.db.pool().acquire().await?, &req.id)
         .await?
         .ok_or_else(|| Error::not_found("agenda item", &req.id))?;
     let m = load(svc, &a.meeting_id).await?;
     if who.subject != a.proposed_by && !organizes(svc, who, &m).await? {
-        return Err(Error::denied("an agenda item is removed by its proposer or the meeting's organisers"));
+        return Err(Error::denied(
+            "an agenda item is removed by its proposer or the meeting's organisers",
+        ));
     }
     let now = svc.core.now();
     let mut tx = svc.core.db.begin().await?;
     db::remove_item(&mut tx, &a.id).await?;
     let detail = json!({ "occurrence": a.occurrence, "title": a.title, "item_id": a.id });
-    audit::record(&mut tx, now, who, "meeting.agenda.remove", &resource("meetings", &m.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "meeting.agenda.remove",
+        &resource("meetings", &m.id),
+        detail,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
-pub async fn attendance(svc: &Meetings, who: &Principal, req: &pb::RecordAttendanceRequest) -> Result<pb::Occurrence, Error> {
+pub async fn attendance(
+    svc: &Meetings,
+    who: &Principal,
+    req: &pb::RecordAttendanceRequest,
+) -> Result<pb::Occurrence, Error> {
     let mut v = Violations::new();
     if req.attendance.is_empty() {
         v.add("attendance", "name at least one person");
@@ -176,7 +259,10 @@ pub async fn attendance(svc: &Meetings, who: &Principal, req: &pb::RecordAttenda
     for (i, a) in req.attendance.iter().enumerate() {
         check_id(&mut v, &format!("attendance[{i}].person_id"), &a.person_id);
         if !(1..=3).contains(&a.status) {
-            v.add(format!("attendance[{i}].status"), "must be present, absent or excused");
+            v.add(
+                format!("attendance[{i}].status"),
+                "must be present, absent or excused",
+            );
         }
         statuses.retain(|(p, _)| *p != a.person_id);
         statuses.push((a.person_id.clone(), i64::from(a.status)));
@@ -185,17 +271,31 @@ pub async fn attendance(svc: &Meetings, who: &Principal, req: &pb::RecordAttenda
     ensure_organizes(svc, who, &m).await?;
     let now = svc.core.now();
     if start > now {
-        return Err(Error::precondition("attendance is recorded once the occurrence has started"));
+        return Err(Error::precondition(
+            "attendance is recorded once the occurrence has started",
+        ));
     }
     let mut tx = svc.core.db.begin().await?;
     db::record_attendance(&mut tx, &m.id, req.occurrence_index, &statuses, now).await?;
     let detail = json!({ "occurrence": req.occurrence_index, "people": statuses.len() });
-    audit::record(&mut tx, now, who, "meeting.attendance", &resource("meetings", &m.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "meeting.attendance",
+        &resource("meetings", &m.id),
+        detail,
+    )
+    .await?;
     tx.commit().await?;
     full(svc, &m, req.occurrence_index, start).await
 }
 
-pub async fn minutes(svc: &Meetings, who: &Principal, req: &pb::RecordMinutesRequest) -> Result<pb::Occurrence, Error> {
+pub async fn minutes(
+    svc: &Meetings,
+    who: &Principal,
+    req: &pb::RecordMinutesRequest,
+) -> Result<pb::Occurrence, Error> {
     let mut v = Violations::new();
     let text = req.minutes.trim();
     check_text(&mut v, "minutes", text, BODY_MAX);
@@ -203,20 +303,32 @@ pub async fn minutes(svc: &Meetings, who: &Principal, req: &pb::RecordMinutesReq
     ensure_organizes(svc, who, &m).await?;
     let now = svc.core.now();
     if start > now {
-        return Err(Error::precondition("minutes are recorded once the occurrence has started"));
+        return Err(Error::precondition(
+            "minutes are recorded once the occurrence has started",
+        ));
     }
     let index = req.occurrence_index;
     let mut tx = svc.core.db.begin().await?;
     let notice_id = match db::minutes(&mut tx, &m.id, index).await? {
         Some((recorded, notice_id)) if recorded == text => notice_id,
         Some((_, notice_id)) => {
-            return Err(Error::precondition(format!("the minutes of this occurrence were already shared as notice {notice_id}")));
+            return Err(Error::precondition(format!(
+                "the minutes of this occurrence were already shared as notice {notice_id}"
+            )));
         }
         None => {
             let n = minutes_notice(svc, &mut tx, who, &m, index, start, text, now).await?;
             db::record_minutes(&mut tx, &m.id, index, text, &n.id, &who.subject, now).await?;
             let detail = json!({ "occurrence": index, "notice_id": n.id });
-            audit::record(&mut tx, now, who, "meeting.minutes", &resource("meetings", &m.id), detail).await?;
+            audit::record(
+                &mut tx,
+                now,
+                who,
+                "meeting.minutes",
+                &resource("meetings", &m.id),
+                detail,
+            )
+            .await?;
             n.id
         }
     };
@@ -248,7 +360,10 @@ async fn minutes_notice(
     let date = svc.core.zone.date_of(start).format("%Y-%m-%d");
     let n = Notice {
         id: new_id(),
-        title: format!("{} · {date}", m.title).chars().take(crate::domain::TITLE_MAX).collect(),
+        title: format!("{} · {date}", m.title)
+            .chars()
+            .take(crate::domain::TITLE_MAX)
+            .collect(),
         body: text.to_string(),
         author_id: who.subject.clone(),
         author_department_id: who.department_id.clone().unwrap_or_default(),
@@ -274,6 +389,14 @@ async fn minutes_notice(
     };
     notices::insert(conn, &n).await?;
     let detail = json!({ "title": n.title, "meeting_id": m.id, "occurrence": index });
-    audit::record(conn, now, who, "notice.create", &resource("notices", &n.id), detail).await?;
+    audit::record(
+        conn,
+        now,
+        who,
+        "notice.create",
+        &resource("notices", &n.id),
+        detail,
+    )
+    .await?;
     Ok(n)
 }

@@ -13,10 +13,14 @@ use super::{Notices, convert, notices::load};
 use crate::core::resource;
 use crate::domain::{EventKind, NoticeState, ReceiptFilter};
 use crate::metrics;
-use crate::store::receipt::{self, Reminder};
 use crate::store::notice as notices;
+use crate::store::receipt::{self, Reminder};
 
-pub async fn summary(svc: &Notices, who: &Principal, req: &pb::GetReceiptSummaryRequest) -> Result<pb::ReceiptSummary, Error> {
+pub async fn summary(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::GetReceiptSummaryRequest,
+) -> Result<pb::ReceiptSummary, Error> {
     convert::required_id("notice_id", &req.notice_id)?;
     let n = load(svc, &req.notice_id).await?;
     svc.core.ensure_reads_receipts(who, &n).await?;
@@ -31,13 +35,21 @@ fn filter(v: &mut Violations, field: &str, value: i32) -> ReceiptFilter {
     })
 }
 
-pub async fn list(svc: &Notices, who: &Principal, req: &pb::ListReceiptsRequest) -> Result<pb::ListReceiptsResponse, Error> {
+pub async fn list(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::ListReceiptsRequest,
+) -> Result<pb::ListReceiptsResponse, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "notice_id", &req.notice_id);
     let f = filter(&mut v, "filter", req.filter);
     convert::page_size(&mut v, req.page_size);
     v.into_result()?;
-    let page = Page::parse(req.page_size, &req.page_token, &format!("receipts|{}|{}", req.notice_id, req.filter))?;
+    let page = Page::parse(
+        req.page_size,
+        &req.page_token,
+        &format!("receipts|{}|{}", req.notice_id, req.filter),
+    )?;
     let after = match page.after.as_deref() {
         None => None,
         Some(a) => Some(
@@ -47,13 +59,28 @@ pub async fn list(svc: &Notices, who: &Principal, req: &pb::ListReceiptsRequest)
     };
     let n = load(svc, &req.notice_id).await?;
     svc.core.ensure_reads_receipts(who, &n).await?;
-    let rows = receipt::list(&mut *svc.core.db.pool().acquire().await?, &n.id, f, after.as_ref(), page.fetch_limit()).await?;
-    let (rows, next_page_token) =
-        page.finish(rows, |r| serde_json::json!([r.display_name, r.person_id]).to_string());
-    Ok(pb::ListReceiptsResponse { receipts: rows.iter().map(convert::receipt).collect(), next_page_token })
+    let rows = receipt::list(
+        &mut *svc.core.db.pool().acquire().await?,
+        &n.id,
+        f,
+        after.as_ref(),
+        page.fetch_limit(),
+    )
+    .await?;
+    let (rows, next_page_token) = page.finish(rows, |r| {
+        serde_json::json!([r.display_name, r.person_id]).to_string()
+    });
+    Ok(pb::ListReceiptsResponse {
+        receipts: rows.iter().map(convert::receipt).collect(),
+        next_page_token,
+    })
 }
 
-pub async fn remind(svc: &Notices, who: &Principal, req: &pb::RemindUnreadRequest) -> Result<pb::RemindUnreadResponse, Error> {
+pub async fn remind(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::RemindUnreadRequest,
+) -> Result<pb::RemindUnreadResponse, Error> {
     let mut v = Violations::new();
     check_request_id(&mut v, &req.request_id);
     check_id(&mut v, "notice_id", &req.notice_id);
@@ -79,28 +106,61 @@ pub async fn remind(svc: &Notices, who: &Principal, req: &pb::RemindUnreadReques
         .await?
         .ok_or_else(|| Error::not_found("notice", &n.id))?;
     if n.state != NoticeState::Published {
-        return Err(Error::precondition(format!("only published notices are reminded of; this one is {}", n.state.name())));
+        return Err(Error::precondition(format!(
+            "only published notices are reminded of; this one is {}",
+            n.state.name()
+        )));
     }
     if target == ReceiptFilter::Unacknowledged && !n.ack_required {
-        return Err(Error::precondition("this notice does not ask for acknowledgement"));
+        return Err(Error::precondition(
+            "this notice does not ask for acknowledgement",
+        ));
     }
     let id = new_id();
     let people = receipt::remind(&mut tx, &n.id, target, &id).await?;
     let mut pushed = false;
     if !people.is_empty() {
-        pushed = svc.core.push_or_hold(&mut tx, &n, EventKind::Reminder, &people, &format!("reminder:{id}")).await?;
+        pushed = svc
+            .core
+            .push_or_hold(
+                &mut tx,
+                &n,
+                EventKind::Reminder,
+                &people,
+                &format!("reminder:{id}"),
+            )
+            .await?;
         let count = i64::try_from(people.len()).unwrap_or(i64::MAX);
-        let r = Reminder { id: id.clone(), notice_id: n.id.clone(), target, recipients: count, delivered: pushed };
+        let r = Reminder {
+            id: id.clone(),
+            notice_id: n.id.clone(),
+            target,
+            recipients: count,
+            delivered: pushed,
+        };
         receipt::insert_reminder(&mut tx, &r, &who.subject, now).await?;
     }
     let reminded = i64::try_from(people.len()).unwrap_or(i64::MAX);
     let detail = json!({ "reminded": reminded, "target": format!("{target:?}").to_lowercase(), "pushed": pushed });
-    audit::record(&mut tx, now, who, "notice.remind", &resource("notices", &n.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "notice.remind",
+        &resource("notices", &n.id),
+        detail,
+    )
+    .await?;
     let counts = receipt::counts(&mut tx, &n.id).await?;
-    let out = pb::RemindUnreadResponse { reminded, summary: Some(convert::summary(&n, &counts)) };
+    let out = pb::RemindUnreadResponse {
+        reminded,
+        summary: Some(convert::summary(&n, &counts)),
+    };
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
-    metrics::METRICS.reminders.inc_by(u64::try_from(reminded).unwrap_or(0));
+    metrics::METRICS
+        .reminders
+        .inc_by(u64::try_from(reminded).unwrap_or(0));
     if pushed {
         svc.core.ring(&people).await;
     }

@@ -13,10 +13,16 @@ use crate::store::rules as db;
 
 pub async fn list(svc: &Notices) -> Result<pb::ListCommunicationRulesResponse, Error> {
     let rules = db::all(&mut *svc.core.db.pool().acquire().await?).await?;
-    Ok(pb::ListCommunicationRulesResponse { rules: rules.iter().map(convert::rule).collect() })
+    Ok(pb::ListCommunicationRulesResponse {
+        rules: rules.iter().map(convert::rule).collect(),
+    })
 }
 
-pub async fn update(svc: &Notices, who: &Principal, req: &pb::UpdateCommunicationRuleRequest) -> Result<pb::CommunicationRule, Error> {
+pub async fn update(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::UpdateCommunicationRuleRequest,
+) -> Result<pb::CommunicationRule, Error> {
     if !who.is_admin() {
         return Err(Error::denied("only admins change the communication rules"));
     }
@@ -27,7 +33,11 @@ pub async fn update(svc: &Notices, who: &Principal, req: &pb::UpdateCommunicatio
         return Err(Error::Invalid(v));
     };
     let priority = Priority::from_i64(i64::from(r.priority));
-    v.check(priority.is_none(), "rule.priority", "must name a priority: normal, important or urgent");
+    v.check(
+        priority.is_none(),
+        "rule.priority",
+        "must name a priority: normal, important or urgent",
+    );
     let expected = convert::etag(&mut v, "rule.etag", &r.etag);
     v.into_result()?;
     let priority = priority.unwrap_or(Priority::Normal);
@@ -59,7 +69,15 @@ pub async fn update(svc: &Notices, who: &Principal, req: &pb::UpdateCommunicatio
         "push_end_hour": rule.push_end_hour,
         "acknowledgement_required": rule.ack_required,
     });
-    audit::record(&mut tx, now, who, "rule.update", &resource("rules", priority.label()), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "rule.update",
+        &resource("rules", priority.label()),
+        detail,
+    )
+    .await?;
     tx.commit().await?;
     Ok(convert::rule(&rule))
 }

@@ -15,11 +15,18 @@ use crate::store::stats::{self, Counts, Scope};
 
 #[allow(clippy::cast_precision_loss)]
 fn ratio(part: i64, whole: i64) -> f64 {
-    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
 }
 
 fn duration(ms: i64) -> prost_types::Duration {
-    prost_types::Duration { seconds: ms.div_euclid(1000), nanos: i32::try_from(ms.rem_euclid(1000) * 1_000_000).unwrap_or(0) }
+    prost_types::Duration {
+        seconds: ms.div_euclid(1000),
+        nanos: i32::try_from(ms.rem_euclid(1000) * 1_000_000).unwrap_or(0),
+    }
 }
 
 fn figures(c: &Counts, read_times: &mut [i64]) -> pb::ReadingFigures {
@@ -35,7 +42,11 @@ fn figures(c: &Counts, read_times: &mut [i64]) -> pb::ReadingFigures {
     }
 }
 
-pub async fn get(svc: &Notices, who: &Principal, req: &pb::GetNoticeStatisticsRequest) -> Result<pb::NoticeStatistics, Error> {
+pub async fn get(
+    svc: &Notices,
+    who: &Principal,
+    req: &pb::GetNoticeStatisticsRequest,
+) -> Result<pb::NoticeStatistics, Error> {
     let mut v = Violations::new();
     let department = convert::opt_id(&mut v, "department_id", &req.department_id);
     let person = convert::opt_id(&mut v, "person_id", &req.person_id);
@@ -45,16 +56,34 @@ pub async fn get(svc: &Notices, who: &Principal, req: &pb::GetNoticeStatisticsRe
     let broad = who.is_admin() || who.has(Role::Auditor) || who.is_service();
     let departments: Option<Vec<String>> = match &department {
         None if broad => None,
-        None => return Err(Error::denied("heads ask for their own department or one below it (department_id)")),
+        None => {
+            return Err(Error::denied(
+                "heads ask for their own department or one below it (department_id)",
+            ));
+        }
         Some(d) => {
-            let subtree = svc.core.directory.subtree(d).await?.ok_or_else(|| invalid("department_id", "names no department"))?;
+            let subtree = svc
+                .core
+                .directory
+                .subtree(d)
+                .await?
+                .ok_or_else(|| invalid("department_id", "names no department"))?;
             if !broad && !svc.core.headed(who).await?.contains(d) {
-                return Err(Error::denied("heads see the statistics of their own department and those below it"));
+                return Err(Error::denied(
+                    "heads see the statistics of their own department and those below it",
+                ));
             }
-            Some(if req.include_sub_departments { subtree.into_iter().collect() } else { vec![d.clone()] })
+            Some(if req.include_sub_departments {
+                subtree.into_iter().collect()
+            } else {
+                vec![d.clone()]
+            })
         }
     };
-    let scope = Scope { departments: departments.as_deref(), person_id: person.as_deref() };
+    let scope = Scope {
+        departments: departments.as_deref(),
+        person_id: person.as_deref(),
+    };
     let mut conn = svc.core.db.pool().acquire().await?;
     let counts = stats::counts(&mut conn, period, scope).await?;
     let times = stats::read_times(&mut conn, period, scope).await?;
@@ -74,7 +103,10 @@ pub async fn get(svc: &Notices, who: &Principal, req: &pb::GetNoticeStatisticsRe
         total.ack_required += c.ack_required;
         total.acknowledged += c.acknowledged;
         let mut t = per_department.remove(d).unwrap_or_default();
-        rows.push(pb::DepartmentReadingFigures { department_id: d.clone(), figures: Some(figures(c, &mut t)) });
+        rows.push(pb::DepartmentReadingFigures {
+            department_id: d.clone(),
+            figures: Some(figures(c, &mut t)),
+        });
     }
     Ok(pb::NoticeStatistics {
         start_time: Some(to_timestamp(period.start_ms)),

@@ -47,23 +47,34 @@ pub async fn insert(conn: &mut AnyConnection, g: &Grant) -> Result<bool, Error> 
 #[tracing::instrument(skip_all, fields(grant_id = %id))]
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Grant>, Error> {
     let sql = format!("SELECT {COLUMNS} FROM publishing_grant WHERE id = $1");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.as_ref().map(decode).transpose()?)
 }
 
 #[tracing::instrument(skip_all, fields(grant_id = %id))]
 pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, Error> {
-    let done = sqlx::query("DELETE FROM publishing_grant WHERE id = $1").bind(id).execute(conn).await?;
+    let done = sqlx::query("DELETE FROM publishing_grant WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// The departments a person was granted.
 #[tracing::instrument(skip_all, fields(person_id = %person_id))]
-pub async fn departments_of(conn: &mut AnyConnection, person_id: &str) -> Result<Vec<String>, Error> {
-    Ok(sqlx::query_scalar("SELECT department_id FROM publishing_grant WHERE person_id = $1 ORDER BY department_id")
-        .bind(person_id)
-        .fetch_all(conn)
-        .await?)
+pub async fn departments_of(
+    conn: &mut AnyConnection,
+    person_id: &str,
+) -> Result<Vec<String>, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT department_id FROM publishing_grant WHERE person_id = $1 ORDER BY department_id",
+    )
+    .bind(person_id)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Which grants a list shows.
@@ -93,7 +104,10 @@ pub async fn list(
     if matches!(visible, Visible::OwnOrDepartments(..)) {
         sql.push_str(" AND (person_id = $4");
         if !departments.is_empty() {
-            sql.push_str(&format!(" OR department_id IN ({})", placeholders(5, departments.len())));
+            sql.push_str(&format!(
+                " OR department_id IN ({})",
+                placeholders(5, departments.len())
+            ));
         }
         sql.push(')');
     } else {

@@ -39,14 +39,18 @@ pub async fn append(
         if backend == Backend::Postgres {
             // Take the row locks in person order (SQLite's writer lock
             // already serializes this).
-            let sql = format!("SELECT person_id FROM inbox_seq WHERE person_id IN ({list}) ORDER BY person_id FOR UPDATE");
+            let sql = format!(
+                "SELECT person_id FROM inbox_seq WHERE person_id IN ({list}) ORDER BY person_id FOR UPDATE"
+            );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for p in chunk {
                 q = q.bind(*p);
             }
             q.fetch_all(&mut *conn).await?;
         }
-        let sql = format!("UPDATE inbox_seq SET seq = seq + 1 WHERE person_id IN ({list}) RETURNING person_id, seq");
+        let sql = format!(
+            "UPDATE inbox_seq SET seq = seq + 1 WHERE person_id IN ({list}) RETURNING person_id, seq"
+        );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for p in chunk {
             q = q.bind(*p);
@@ -60,10 +64,21 @@ pub async fn append(
         // The notice id and time are the same in every row: bound once, last.
         let n = numbered.len() * 2;
         let rows = (0..numbered.len())
-            .map(|i| format!("(${}, ${}, {}, ${}, ${})", 2 * i + 1, 2 * i + 2, kind as i64, n + 1, n + 2))
+            .map(|i| {
+                format!(
+                    "(${}, ${}, {}, ${}, ${})",
+                    2 * i + 1,
+                    2 * i + 2,
+                    kind as i64,
+                    n + 1,
+                    n + 2
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = format!("INSERT INTO inbox_event (person_id, seq, kind, notice_id, at_ms) VALUES {rows}");
+        let sql = format!(
+            "INSERT INTO inbox_event (person_id, seq, kind, notice_id, at_ms) VALUES {rows}"
+        );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (person, seq) in &numbered {
             q = q.bind(person).bind(*seq);
@@ -96,14 +111,25 @@ pub async fn events_after(
          WHERE e.person_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3",
         super::notice::COLUMNS
     );
-    let rows = sqlx::query(AssertSqlSafe(sql)).bind(person_id).bind(after).bind(limit).fetch_all(conn).await?;
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(person_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
     let w = super::notice::WIDTH;
     rows.iter()
         .map(|r| {
             let kind: i64 = r.try_get(w + 1)?;
-            let kind = EventKind::from_i64(kind)
-                .ok_or_else(|| Error::Internal(anyhow::anyhow!("stored event kind {kind} is unknown")))?;
-            Ok((r.try_get(w)?, kind, r.try_get(w + 2)?, super::notice::decode(r)?))
+            let kind = EventKind::from_i64(kind).ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!("stored event kind {kind} is unknown"))
+            })?;
+            Ok((
+                r.try_get(w)?,
+                kind,
+                r.try_get(w + 2)?,
+                super::notice::decode(r)?,
+            ))
         })
         .collect()
 }
@@ -117,7 +143,11 @@ pub struct InboxFilter {
 
 fn visible_states(include_expired: bool) -> String {
     if include_expired {
-        format!("({}, {})", NoticeState::Published as i64, NoticeState::Expired as i64)
+        format!(
+            "({}, {})",
+            NoticeState::Published as i64,
+            NoticeState::Expired as i64
+        )
     } else {
         format!("({})", NoticeState::Published as i64)
     }
@@ -152,7 +182,12 @@ pub async fn list(
         .fetch_all(conn)
         .await?;
     rows.iter()
-        .map(|r| Ok((super::notice::decode(r)?, super::receipt::decode(r, super::notice::WIDTH)?)))
+        .map(|r| {
+            Ok((
+                super::notice::decode(r)?,
+                super::receipt::decode(r, super::notice::WIDTH)?,
+            ))
+        })
         .collect()
 }
 
@@ -164,5 +199,8 @@ pub async fn unread_count(conn: &mut AnyConnection, person_id: &str) -> Result<i
          WHERE r.person_id = $1 AND r.read_ms IS NULL AND n.state IN {}",
         visible_states(false)
     );
-    Ok(sqlx::query_scalar(AssertSqlSafe(sql)).bind(person_id).fetch_one(conn).await?)
+    Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(person_id)
+        .fetch_one(conn)
+        .await?)
 }

@@ -17,8 +17,9 @@ fn decode(r: &sqlx::any::AnyRow) -> Result<Meeting, Error> {
         id: r.try_get(0)?,
         title: r.try_get(1)?,
         description: r.try_get(2)?,
-        recurrence: Recurrence::from_i64(recurrence)
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("stored recurrence {recurrence} is unknown")))?,
+        recurrence: Recurrence::from_i64(recurrence).ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!("stored recurrence {recurrence} is unknown"))
+        })?,
         first_start_ms: r.try_get(4)?,
         duration_ms: r.try_get(5)?,
         location: r.try_get(6)?,
@@ -35,7 +36,10 @@ fn decode(r: &sqlx::any::AnyRow) -> Result<Meeting, Error> {
 }
 
 /// Fills in the participants of `meetings`.
-async fn with_participants(conn: &mut AnyConnection, mut meetings: Vec<Meeting>) -> Result<Vec<Meeting>, Error> {
+async fn with_participants(
+    conn: &mut AnyConnection,
+    mut meetings: Vec<Meeting>,
+) -> Result<Vec<Meeting>, Error> {
     for chunk in meetings.chunks_mut(super::CHUNK) {
         let ids: Vec<&str> = chunk.iter().map(|m| m.id.as_str()).collect();
         let sql = format!(
@@ -47,7 +51,8 @@ async fn with_participants(conn: &mut AnyConnection, mut meetings: Vec<Meeting>)
             q = q.bind(*id);
         }
         for r in q.fetch_all(&mut *conn).await? {
-            let (meeting, kind, id): (String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            let (meeting, kind, id): (String, String, String) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
             if let Some(m) = chunk.iter_mut().find(|m| m.id == meeting) {
                 match kind.as_str() {
                     "department" => m.participant_department_ids.push(id),
@@ -61,7 +66,10 @@ async fn with_participants(conn: &mut AnyConnection, mut meetings: Vec<Meeting>)
 
 /// Replaces the participants of a meeting.
 async fn write_participants(conn: &mut AnyConnection, m: &Meeting) -> Result<(), Error> {
-    sqlx::query("DELETE FROM meeting_participant WHERE meeting_id = $1").bind(&m.id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM meeting_participant WHERE meeting_id = $1")
+        .bind(&m.id)
+        .execute(&mut *conn)
+        .await?;
     let all: Vec<(&str, &String)> = m
         .participant_department_ids
         .iter()
@@ -113,7 +121,11 @@ pub async fn insert(conn: &mut AnyConnection, m: &Meeting) -> Result<(), Error> 
 #[tracing::instrument(skip_all, fields(meeting_id = %id))]
 pub async fn get(conn: &mut AnyConnection, id: &str, lock: &str) -> Result<Option<Meeting>, Error> {
     let sql = format!("SELECT {COLUMNS} FROM meeting m WHERE m.id = $1{lock}");
-    let Some(row) = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await? else {
+    let Some(row) = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
         return Ok(None);
     };
     Ok(with_participants(conn, vec![decode(&row)?]).await?.pop())
@@ -121,7 +133,11 @@ pub async fn get(conn: &mut AnyConnection, id: &str, lock: &str) -> Result<Optio
 
 /// Writes every field of `m` if the stored version is still `read_version`.
 #[tracing::instrument(skip_all, fields(meeting_id = %m.id))]
-pub async fn update(conn: &mut AnyConnection, m: &Meeting, read_version: i64) -> Result<bool, Error> {
+pub async fn update(
+    conn: &mut AnyConnection,
+    m: &Meeting,
+    read_version: i64,
+) -> Result<bool, Error> {
     let done = sqlx::query(
         "UPDATE meeting SET title = $3, sort_key = $4, description = $5, duration_ms = $6, location = $7, \
          until_ms = $8, cancelled = $9, version = $10, updated_ms = $11 WHERE id = $1 AND version = $2",
@@ -152,7 +168,10 @@ pub enum Visible<'a> {
     All,
     /// Meetings this person created or takes part in, or that this
     /// department organises or takes part in.
-    Involving { person_id: &'a str, department_id: &'a str },
+    Involving {
+        person_id: &'a str,
+        department_id: &'a str,
+    },
 }
 
 /// One page of meetings by title, after `(sort_key, id)`.
@@ -167,7 +186,10 @@ pub async fn list(
 ) -> Result<Vec<Meeting>, Error> {
     let (all, person, department) = match visible {
         Visible::All => (true, "", ""),
-        Visible::Involving { person_id, department_id } => (false, person_id, department_id),
+        Visible::Involving {
+            person_id,
+            department_id,
+        } => (false, person_id, department_id),
     };
     let sql = format!(
         "SELECT {COLUMNS} FROM meeting m WHERE ($1 = '' OR m.organizing_department_id = $1) \
@@ -188,7 +210,11 @@ pub async fn list(
         .bind(flag(all))
         .bind(person.to_string())
         // No department matches nothing.
-        .bind(if department.is_empty() { "-".to_string() } else { department.to_string() })
+        .bind(if department.is_empty() {
+            "-".to_string()
+        } else {
+            department.to_string()
+        })
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
@@ -245,12 +271,19 @@ pub async fn get_item(conn: &mut AnyConnection, id: &str) -> Result<Option<Agend
 
 #[tracing::instrument(skip_all, fields(item_id = %id))]
 pub async fn remove_item(conn: &mut AnyConnection, id: &str) -> Result<(), Error> {
-    sqlx::query("DELETE FROM agenda_item WHERE id = $1").bind(id).execute(conn).await?;
+    sqlx::query("DELETE FROM agenda_item WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 #[tracing::instrument(skip_all, fields(meeting_id = %meeting_id, occurrence = occurrence))]
-pub async fn items(conn: &mut AnyConnection, meeting_id: &str, occurrence: i64) -> Result<Vec<AgendaItem>, Error> {
+pub async fn items(
+    conn: &mut AnyConnection,
+    meeting_id: &str,
+    occurrence: i64,
+) -> Result<Vec<AgendaItem>, Error> {
     let rows = sqlx::query(
         "SELECT id, meeting_id, occurrence, title, proposed_by, created_ms FROM agenda_item \
          WHERE meeting_id = $1 AND occurrence = $2 ORDER BY id",
@@ -280,7 +313,12 @@ pub async fn record_attendance(
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (person, status) in chunk {
-            q = q.bind(meeting_id).bind(occurrence).bind(person).bind(*status).bind(now);
+            q = q
+                .bind(meeting_id)
+                .bind(occurrence)
+                .bind(person)
+                .bind(*status)
+                .bind(now);
         }
         q.execute(&mut *conn).await?;
     }
@@ -288,7 +326,11 @@ pub async fn record_attendance(
 }
 
 #[tracing::instrument(skip_all, fields(meeting_id = %meeting_id, occurrence = occurrence))]
-pub async fn attendance(conn: &mut AnyConnection, meeting_id: &str, occurrence: i64) -> Result<Vec<(String, i64)>, Error> {
+pub async fn attendance(
+    conn: &mut AnyConnection,
+    meeting_id: &str,
+    occurrence: i64,
+) -> Result<Vec<(String, i64)>, Error> {
     let rows = sqlx::query(
         "SELECT person_id, status FROM attendance WHERE meeting_id = $1 AND occurrence = $2 ORDER BY person_id",
     )
@@ -304,13 +346,21 @@ pub async fn attendance(conn: &mut AnyConnection, meeting_id: &str, occurrence: 
 
 /// The minutes of an occurrence and the notice that shared them.
 #[tracing::instrument(skip_all, fields(meeting_id = %meeting_id, occurrence = occurrence))]
-pub async fn minutes(conn: &mut AnyConnection, meeting_id: &str, occurrence: i64) -> Result<Option<(String, String)>, Error> {
-    let row = sqlx::query("SELECT minutes, notice_id FROM meeting_minutes WHERE meeting_id = $1 AND occurrence = $2")
-        .bind(meeting_id)
-        .bind(occurrence)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?)
+pub async fn minutes(
+    conn: &mut AnyConnection,
+    meeting_id: &str,
+    occurrence: i64,
+) -> Result<Option<(String, String)>, Error> {
+    let row = sqlx::query(
+        "SELECT minutes, notice_id FROM meeting_minutes WHERE meeting_id = $1 AND occurrence = $2",
+    )
+    .bind(meeting_id)
+    .bind(occurrence)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row
+        .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()?)
 }
 
 #[tracing::instrument(skip_all, fields(meeting_id = %meeting_id, occurrence = occurrence))]

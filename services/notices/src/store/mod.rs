@@ -22,7 +22,10 @@ pub const CHUNK: usize = 500;
 
 /// `$start, $start+1, …` for `count` values of an `IN (…)` list.
 pub fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (start..start + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `($s, $s+1, …), (…)` for `rows` tuples of `width` values, with `fixed`
@@ -62,7 +65,10 @@ mod tests {
     fn placeholders_and_tuples() {
         assert_eq!(placeholders(3, 3), "$3, $4, $5");
         assert_eq!(tuples(1, 2, 2, ", 0"), "($1, $2, 0), ($3, $4, 0)");
-        assert_eq!(parse_time_cursor(Some(&render_time_cursor(5, "a"))).unwrap(), Some((5, "a".into())));
+        assert_eq!(
+            parse_time_cursor(Some(&render_time_cursor(5, "a"))).unwrap(),
+            Some((5, "a".into()))
+        );
         assert!(parse_time_cursor(Some("x")).is_err());
     }
 }

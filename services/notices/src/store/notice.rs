@@ -24,8 +24,9 @@ pub fn decode(r: &AnyRow) -> Result<Notice, Error> {
         author_id: r.try_get(3)?,
         author_department_id: r.try_get(4)?,
         audience: Audience::from_json(&r.try_get::<String, _>(5)?),
-        priority: Priority::from_i64(priority)
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("stored priority {priority} is unknown")))?,
+        priority: Priority::from_i64(priority).ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!("stored priority {priority} is unknown"))
+        })?,
         ack_required: r.try_get::<i64, _>(7)? != 0,
         attachments: serde_json::from_str::<Vec<Attachment>>(&attachments).unwrap_or_default(),
         publish_ms: r.try_get(9)?,
@@ -78,13 +79,20 @@ pub async fn insert(conn: &mut AnyConnection, n: &Notice) -> Result<(), Error> {
 #[tracing::instrument(skip_all, fields(notice_id = %id))]
 pub async fn get(conn: &mut AnyConnection, id: &str, lock: &str) -> Result<Option<Notice>, Error> {
     let sql = format!("SELECT {COLUMNS} FROM notice n WHERE n.id = $1{lock}");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(decode).transpose()
 }
 
 /// Writes every field of `n` if the stored version is still `read_version`.
 #[tracing::instrument(skip_all, fields(notice_id = %n.id))]
-pub async fn update(conn: &mut AnyConnection, n: &Notice, read_version: i64) -> Result<bool, Error> {
+pub async fn update(
+    conn: &mut AnyConnection,
+    n: &Notice,
+    read_version: i64,
+) -> Result<bool, Error> {
     let done = sqlx::query(
         "UPDATE notice SET title = $3, body = $4, audience = $5, priority = $6, ack_required = $7, attachments = $8, \
          publish_ms = $9, expire_ms = $10, state = $11, published_ms = $12, recipient_count = $13, pushed = $14, \
@@ -140,7 +148,10 @@ pub async fn list(
     if let Visible::AuthorOrDepartments(..) = visible {
         sql.push_str(" AND (n.author_id = $5");
         if !departments.is_empty() {
-            sql.push_str(&format!(" OR n.author_department_id IN ({})", super::placeholders(6, departments.len())));
+            sql.push_str(&format!(
+                " OR n.author_department_id IN ({})",
+                super::placeholders(6, departments.len())
+            ));
         }
         sql.push(')');
     } else {

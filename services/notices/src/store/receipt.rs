@@ -15,8 +15,7 @@ pub struct Recipient {
     pub display_name: String,
 }
 
-pub const COLUMNS: &str =
-    "r.notice_id, r.person_id, r.department_id, r.display_name, r.delivered_ms, r.ack_required, r.read_ms, r.ack_ms, r.reminders";
+pub const COLUMNS: &str = "r.notice_id, r.person_id, r.department_id, r.display_name, r.delivered_ms, r.ack_required, r.read_ms, r.ack_ms, r.reminders";
 
 /// Decodes the receipt columns starting at `at`.
 pub fn decode(r: &AnyRow, at: usize) -> Result<Receipt, Error> {
@@ -64,9 +63,18 @@ pub async fn insert_many(
 }
 
 #[tracing::instrument(skip_all, fields(notice_id = %notice_id, person_id = %person_id))]
-pub async fn get(conn: &mut AnyConnection, notice_id: &str, person_id: &str) -> Result<Option<Receipt>, Error> {
-    let sql = format!("SELECT {COLUMNS} FROM receipt r WHERE r.notice_id = $1 AND r.person_id = $2");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(notice_id).bind(person_id).fetch_optional(conn).await?;
+pub async fn get(
+    conn: &mut AnyConnection,
+    notice_id: &str,
+    person_id: &str,
+) -> Result<Option<Receipt>, Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM receipt r WHERE r.notice_id = $1 AND r.person_id = $2");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(notice_id)
+        .bind(person_id)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(|r| decode(r, 0)).transpose()
 }
 
@@ -81,7 +89,9 @@ pub async fn mark(
     now: i64,
     acknowledge: bool,
 ) -> Result<Option<(Receipt, Receipt)>, Error> {
-    let Some(before) = get(conn, notice_id, person_id).await? else { return Ok(None) };
+    let Some(before) = get(conn, notice_id, person_id).await? else {
+        return Ok(None);
+    };
     sqlx::query(
         "UPDATE receipt SET read_ms = COALESCE(read_ms, $3), \
          ack_ms = CASE WHEN $4 = 1 THEN COALESCE(ack_ms, $3) ELSE ack_ms END \
@@ -93,7 +103,9 @@ pub async fn mark(
     .bind(flag(acknowledge))
     .execute(&mut *conn)
     .await?;
-    let after = get(conn, notice_id, person_id).await?.unwrap_or_else(|| before.clone());
+    let after = get(conn, notice_id, person_id)
+        .await?
+        .unwrap_or_else(|| before.clone());
     Ok(Some((before, after)))
 }
 
@@ -137,10 +149,11 @@ pub async fn counts(conn: &mut AnyConnection, notice_id: &str) -> Result<Receipt
     .bind(notice_id)
     .fetch_one(&mut *conn)
     .await?;
-    let rounds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reminder WHERE notice_id = $1 AND recipients > 0")
-        .bind(notice_id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let rounds: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM reminder WHERE notice_id = $1 AND recipients > 0")
+            .bind(notice_id)
+            .fetch_one(&mut *conn)
+            .await?;
     Ok(ReceiptCounts {
         recipients: row.try_get(0)?,
         read: row.try_get(1)?,
@@ -175,10 +188,12 @@ pub async fn remind(
 /// Every recipient of a notice.
 #[tracing::instrument(skip_all, fields(notice_id = %notice_id))]
 pub async fn recipients(conn: &mut AnyConnection, notice_id: &str) -> Result<Vec<String>, Error> {
-    Ok(sqlx::query_scalar("SELECT person_id FROM receipt WHERE notice_id = $1")
-        .bind(notice_id)
-        .fetch_all(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT person_id FROM receipt WHERE notice_id = $1")
+            .bind(notice_id)
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// The recipients a reminder round reached that still match `filter`.
@@ -193,7 +208,11 @@ pub async fn reminded(
         "SELECT person_id FROM receipt WHERE notice_id = $1 AND last_reminder_id = $2 AND {}",
         filter.condition("")
     );
-    Ok(sqlx::query_scalar(AssertSqlSafe(sql)).bind(notice_id).bind(reminder_id).fetch_all(conn).await?)
+    Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(notice_id)
+        .bind(reminder_id)
+        .fetch_all(conn)
+        .await?)
 }
 
 /// A reminder round as stored.
@@ -207,7 +226,12 @@ pub struct Reminder {
 }
 
 #[tracing::instrument(skip_all, fields(reminder_id = %r.id))]
-pub async fn insert_reminder(conn: &mut AnyConnection, r: &Reminder, sent_by: &str, now: i64) -> Result<(), Error> {
+pub async fn insert_reminder(
+    conn: &mut AnyConnection,
+    r: &Reminder,
+    sent_by: &str,
+    now: i64,
+) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO reminder (id, notice_id, target, recipients, delivered, sent_by, created_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -225,15 +249,27 @@ pub async fn insert_reminder(conn: &mut AnyConnection, r: &Reminder, sent_by: &s
 }
 
 #[tracing::instrument(skip_all, fields(reminder_id = %id))]
-pub async fn get_reminder(conn: &mut AnyConnection, id: &str, lock: &str) -> Result<Option<Reminder>, Error> {
-    let sql = format!("SELECT id, notice_id, target, recipients, delivered FROM reminder WHERE id = $1{lock}");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+pub async fn get_reminder(
+    conn: &mut AnyConnection,
+    id: &str,
+    lock: &str,
+) -> Result<Option<Reminder>, Error> {
+    let sql = format!(
+        "SELECT id, notice_id, target, recipients, delivered FROM reminder WHERE id = $1{lock}"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.map(|r| {
         let target: i64 = r.try_get(2)?;
         Ok(Reminder {
             id: r.try_get(0)?,
             notice_id: r.try_get(1)?,
-            target: i32::try_from(target).ok().and_then(ReceiptFilter::from_i32).unwrap_or(ReceiptFilter::Unread),
+            target: i32::try_from(target)
+                .ok()
+                .and_then(ReceiptFilter::from_i32)
+                .unwrap_or(ReceiptFilter::Unread),
             recipients: r.try_get(3)?,
             delivered: r.try_get::<i64, _>(4)? != 0,
         })
@@ -243,6 +279,9 @@ pub async fn get_reminder(conn: &mut AnyConnection, id: &str, lock: &str) -> Res
 
 #[tracing::instrument(skip_all, fields(reminder_id = %id))]
 pub async fn reminder_delivered(conn: &mut AnyConnection, id: &str) -> Result<(), Error> {
-    sqlx::query("UPDATE reminder SET delivered = 1 WHERE id = $1").bind(id).execute(conn).await?;
+    sqlx::query("UPDATE reminder SET delivered = 1 WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }

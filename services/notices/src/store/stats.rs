@@ -36,7 +36,10 @@ fn filter(scope: Scope<'_>) -> (String, Vec<String>) {
         if d.is_empty() {
             sql.push_str(" AND 1 = 0");
         } else {
-            sql.push_str(&format!(" AND r.department_id IN ({})", placeholders(4, d.len())));
+            sql.push_str(&format!(
+                " AND r.department_id IN ({})",
+                placeholders(4, d.len())
+            ));
             binds.extend(d.iter().cloned());
         }
     }
@@ -45,7 +48,11 @@ fn filter(scope: Scope<'_>) -> (String, Vec<String>) {
 
 /// Counts per recipient department.
 #[tracing::instrument(skip_all)]
-pub async fn counts(conn: &mut AnyConnection, period: Period, scope: Scope<'_>) -> Result<Vec<(String, Counts)>, Error> {
+pub async fn counts(
+    conn: &mut AnyConnection,
+    period: Period,
+    scope: Scope<'_>,
+) -> Result<Vec<(String, Counts)>, Error> {
     let (cond, binds) = filter(scope);
     let sql = format!(
         "SELECT r.department_id, COUNT(*), \
@@ -67,7 +74,12 @@ pub async fn counts(conn: &mut AnyConnection, period: Period, scope: Scope<'_>) 
         .map(|r| {
             Ok((
                 r.try_get(0)?,
-                Counts { received: r.try_get(1)?, read: r.try_get(2)?, ack_required: r.try_get(3)?, acknowledged: r.try_get(4)? },
+                Counts {
+                    received: r.try_get(1)?,
+                    read: r.try_get(2)?,
+                    ack_required: r.try_get(3)?,
+                    acknowledged: r.try_get(4)?,
+                },
             ))
         })
         .collect::<Result<_, sqlx::Error>>()
@@ -76,7 +88,11 @@ pub async fn counts(conn: &mut AnyConnection, period: Period, scope: Scope<'_>) 
 
 /// Publish-to-first-read times in milliseconds, per recipient department.
 #[tracing::instrument(skip_all)]
-pub async fn read_times(conn: &mut AnyConnection, period: Period, scope: Scope<'_>) -> Result<Vec<(String, i64)>, Error> {
+pub async fn read_times(
+    conn: &mut AnyConnection,
+    period: Period,
+    scope: Scope<'_>,
+) -> Result<Vec<(String, i64)>, Error> {
     let (cond, binds) = filter(scope);
     let sql = format!(
         "SELECT r.department_id, r.read_ms - r.delivered_ms FROM receipt r JOIN notice n ON n.id = r.notice_id \
@@ -98,7 +114,11 @@ pub async fn read_times(conn: &mut AnyConnection, period: Period, scope: Scope<'
 
 /// Notices published in the period by authors of `departments` (all when `None`).
 #[tracing::instrument(skip_all)]
-pub async fn published(conn: &mut AnyConnection, period: Period, departments: Option<&[String]>) -> Result<i64, Error> {
+pub async fn published(
+    conn: &mut AnyConnection,
+    period: Period,
+    departments: Option<&[String]>,
+) -> Result<i64, Error> {
     let mut sql = format!(
         "SELECT COUNT(*) FROM notice WHERE published_ms >= $1 AND published_ms < $2 AND state <> {}",
         NoticeState::Retracted as i64
@@ -107,9 +127,14 @@ pub async fn published(conn: &mut AnyConnection, period: Period, departments: Op
         if d.is_empty() {
             return Ok(0);
         }
-        sql.push_str(&format!(" AND author_department_id IN ({})", placeholders(3, d.len())));
+        sql.push_str(&format!(
+            " AND author_department_id IN ({})",
+            placeholders(3, d.len())
+        ));
     }
-    let mut q = sqlx::query_scalar(AssertSqlSafe(sql)).bind(period.start_ms).bind(period.end_ms);
+    let mut q = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(period.start_ms)
+        .bind(period.end_ms);
     for b in departments.unwrap_or_default() {
         q = q.bind(b);
     }

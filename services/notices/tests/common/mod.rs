@@ -22,12 +22,18 @@ use tonic::transport::Channel;
 
 /// Monday 2026-11-30 10:00 in Shanghai: inside every push window.
 pub fn t0() -> i64 {
-    chrono_tz::Asia::Shanghai.with_ymd_and_hms(2026, 11, 30, 10, 0, 0).unwrap().timestamp_millis()
+    chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(2026, 11, 30, 10, 0, 0)
+        .unwrap()
+        .timestamp_millis()
 }
 
 /// A local Shanghai time as UTC milliseconds.
 pub fn shanghai(y: i32, m: u32, d: u32, h: u32) -> i64 {
-    chrono_tz::Asia::Shanghai.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap().timestamp_millis()
+    chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(y, m, d, h, 0, 0)
+        .unwrap()
+        .timestamp_millis()
 }
 
 pub type Notices = NoticeServiceClient<Channel>;
@@ -94,9 +100,16 @@ pub async fn start_notices(
     bus: SharedBus,
     directory_url: &str,
 ) -> (TestServer, CancellationToken) {
-    let ctx = testing::context(location, clock, bus, testing::upstreams(&[("directory", directory_url.to_string())], "notices"));
+    let ctx = testing::context(
+        location,
+        clock,
+        bus,
+        testing::upstreams(&[("directory", directory_url.to_string())], "notices"),
+    );
     let shutdown = ctx.shutdown.clone();
-    let service = (concord_notices::TARGET.start)(ctx).await.expect("notices start");
+    let service = (concord_notices::TARGET.start)(ctx)
+        .await
+        .expect("notices start");
     (testing::spawn(service, Limits::default()).await, shutdown)
 }
 
@@ -114,13 +127,20 @@ impl Suite {
             InProcessBus::new(),
             testing::upstreams(&[], "directory"),
         );
-        let service = (concord_directory::TARGET.start)(ctx).await.expect("directory starts");
+        let service = (concord_directory::TARGET.start)(ctx)
+            .await
+            .expect("directory starts");
         let directory_server = testing::spawn(service, Limits::default()).await;
         let directory = DirectoryServiceClient::new(directory_server.channel().await);
 
         let notices_db = backend.fresh("notices");
-        let (server, shutdown) =
-            start_notices(notices_db.location.clone(), clock.clone(), bus.clone(), &directory_server.url()).await;
+        let (server, shutdown) = start_notices(
+            notices_db.location.clone(),
+            clock.clone(),
+            bus.clone(),
+            &directory_server.url(),
+        )
+        .await;
         let notices = NoticeServiceClient::new(server.channel().await);
         let meetings = MeetingServiceClient::new(server.channel().await);
         let org = build_org(&directory).await;
@@ -184,26 +204,45 @@ impl Suite {
             audience: Some(audience),
             ..Default::default()
         };
-        self.n().create_notice(who.req(req)).await.expect("create notice").into_inner()
+        self.n()
+            .create_notice(who.req(req))
+            .await
+            .expect("create notice")
+            .into_inner()
     }
 
     /// Creates and publishes a notice as `who`.
     pub async fn publish(&self, who: &Who, title: &str, audience: Audience) -> Notice {
         let n = self.draft(who, title, audience).await;
         self.n()
-            .publish_notice(who.req(PublishNoticeRequest { id: n.id, etag: n.etag }))
+            .publish_notice(who.req(PublishNoticeRequest {
+                id: n.id,
+                etag: n.etag,
+            }))
             .await
             .expect("publish")
             .into_inner()
     }
 
     pub async fn inbox(&self, who: &Who, unread_only: bool) -> ListInboxResponse {
-        let req = ListInboxRequest { unread_only, page_size: 500, ..Default::default() };
-        self.n().list_inbox(who.req(req)).await.expect("inbox").into_inner()
+        let req = ListInboxRequest {
+            unread_only,
+            page_size: 500,
+            ..Default::default()
+        };
+        self.n()
+            .list_inbox(who.req(req))
+            .await
+            .expect("inbox")
+            .into_inner()
     }
 
     pub async fn notice(&self, who: &Who, id: &str) -> Notice {
-        self.n().get_notice(who.req(GetNoticeRequest { id: id.into() })).await.expect("get notice").into_inner()
+        self.n()
+            .get_notice(who.req(GetNoticeRequest { id: id.into() }))
+            .await
+            .expect("get notice")
+            .into_inner()
     }
 
     /// Waits (up to ten seconds) until `check` holds for the notice.
@@ -214,7 +253,10 @@ impl Suite {
             if check(&n) {
                 return n;
             }
-            assert!(tokio::time::Instant::now() < deadline, "notice {id} never reached the expected state: {n:?}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "notice {id} never reached the expected state: {n:?}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -229,11 +271,17 @@ pub fn departments(ids: &[&str], with_sub: bool) -> Audience {
 }
 
 pub fn people(ids: &[&str]) -> Audience {
-    Audience { person_ids: ids.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+    Audience {
+        person_ids: ids.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
 }
 
 pub fn everyone() -> Audience {
-    Audience { everyone: true, ..Default::default() }
+    Audience {
+        everyone: true,
+        ..Default::default()
+    }
 }
 
 pub fn ts(ms: i64) -> prost_types::Timestamp {
@@ -241,25 +289,54 @@ pub fn ts(ms: i64) -> prost_types::Timestamp {
 }
 
 pub async fn department(directory: &Directory, admin: &str, name: &str, parent_id: &str) -> String {
-    let req = CreateDepartmentRequest { name: name.into(), parent_id: parent_id.into(), ..Default::default() };
-    directory.clone().create_department(with_token(req, admin)).await.expect("department").into_inner().id
+    let req = CreateDepartmentRequest {
+        name: name.into(),
+        parent_id: parent_id.into(),
+        ..Default::default()
+    };
+    directory
+        .clone()
+        .create_department(with_token(req, admin))
+        .await
+        .expect("department")
+        .into_inner()
+        .id
 }
 
-pub async fn person(directory: &Directory, admin: &str, name: &str, department_id: &str, role: Role) -> Who {
+pub async fn person(
+    directory: &Directory,
+    admin: &str,
+    name: &str,
+    department_id: &str,
+    role: Role,
+) -> Who {
     let req = CreatePersonRequest {
         display_name: name.into(),
         department_id: department_id.into(),
         roles: vec![role as i32],
         ..Default::default()
     };
-    let p = directory.clone().create_person(with_token(req, admin)).await.expect("person").into_inner();
-    Who { token: token(&p.id, &[role], Some(department_id)), id: p.id, department_id: department_id.into() }
+    let p = directory
+        .clone()
+        .create_person(with_token(req, admin))
+        .await
+        .expect("person")
+        .into_inner();
+    Who {
+        token: token(&p.id, &[role], Some(department_id)),
+        id: p.id,
+        department_id: department_id.into(),
+    }
 }
 
 /// Somebody who is not in the directory (an admin account, an auditor, a service).
 fn outsider(role: Role) -> Who {
     let id = concord_kit::ids::new_id();
-    Who { token: token(&id, &[role], None), id, department_id: String::new() }
+    Who {
+        token: token(&id, &[role], None),
+        id,
+        department_id: String::new(),
+    }
 }
 
 async fn build_org(directory: &Directory) -> Org {
