@@ -90,7 +90,11 @@ mod tests {
     fn every_rpc_has_a_policy() {
         let fds = prost_types::FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET).unwrap();
         let mut paths = Vec::new();
-        for file in fds.file.iter().filter(|f| f.package().starts_with("concord.")) {
+        for file in fds
+            .file
+            .iter()
+            .filter(|f| f.package().starts_with("concord."))
+        {
             for svc in &file.service {
                 for m in &svc.method {
                     paths.push(format!("/{}.{}/{}", file.package(), svc.name(), m.name()));
