@@ -29,6 +29,8 @@ pub enum Refusal {
     Overloaded(usize),
     #[error("upstream {service} unavailable: {why}")]
     Unavailable { service: String, why: String },
+    #[error("the client's request failed: {0}")]
+    ClientGone(String),
     #[error("deadline of {0:?} exceeded")]
     DeadlineExceeded(Duration),
     #[error("gateway is shutting down")]
@@ -56,6 +58,7 @@ impl From<Refusal> for Status {
                 Status::new(Code::Unavailable, message)
             }
             Refusal::DeadlineExceeded(_) => Status::new(Code::DeadlineExceeded, message),
+            Refusal::ClientGone(_) => Status::new(Code::Cancelled, message),
         }
     }
 }

@@ -242,12 +242,7 @@ impl Gateway {
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                 return Err(Refusal::TooLarge(self.max_buffered));
             }
-            Err(e) => {
-                return Err(Refusal::Unavailable {
-                    service: "client".into(),
-                    why: e.to_string(),
-                });
-            }
+            Err(e) => return Err(Refusal::ClientGone(e.to_string())),
         };
         let mut replay = http::Request::new(RequestBody::Buffered(Some(bytes.clone())));
         *replay.method_mut() = parts.method.clone();

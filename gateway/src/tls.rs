@@ -120,6 +120,7 @@ async fn watch(
     stop: CancellationToken,
 ) {
     let mut seen = resolver.stamp();
+    let mut failed = None;
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -128,7 +129,7 @@ async fn watch(
             _ = ticker.tick() => {}
         }
         let now = resolver.stamp();
-        if now.is_none() || now == seen {
+        if now.is_none() || now == seen || now == failed {
             continue;
         }
         match resolver.reload() {
@@ -137,7 +138,8 @@ async fn watch(
                 seen = now;
             }
             Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "TLS certificate files changed but do not load; keeping the old ones")
+                tracing::warn!(error = %format!("{e:#}"), "TLS certificate files changed but do not load; keeping the old ones");
+                failed = now;
             }
         }
     }

@@ -30,7 +30,8 @@ pub const MIRROR: &str = "test.v1.Mirror";
 #[derive(Debug, Default)]
 pub struct Seen {
     pub calls: AtomicUsize,
-    pub metadata: Mutex<Vec<tonic::metadata::MetadataMap>>,
+    /// The metadata of the last call.
+    pub metadata: Mutex<Option<tonic::metadata::MetadataMap>>,
 }
 
 impl Seen {
@@ -42,8 +43,7 @@ impl Seen {
         self.metadata
             .lock()
             .unwrap()
-            .last()
-            .cloned()
+            .clone()
             .expect("a call reached the upstream")
     }
 }
@@ -58,11 +58,7 @@ pub struct Directory {
 impl Directory {
     fn record<T>(&self, req: &Request<T>) {
         self.seen.calls.fetch_add(1, Ordering::SeqCst);
-        self.seen
-            .metadata
-            .lock()
-            .unwrap()
-            .push(req.metadata().clone());
+        *self.seen.metadata.lock().unwrap() = Some(req.metadata().clone());
     }
 }
 
@@ -317,6 +313,7 @@ impl H2 {
 
     pub async fn tcp(addr: std::net::SocketAddr) -> Self {
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
         Self::connect(hyper_util::rt::TokioIo::new(stream))
             .await
             .unwrap()
