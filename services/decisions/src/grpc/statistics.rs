@@ -1,0 +1,147 @@
+//! `GetDecisionStatistics`: proposals decided and the time they took,
+//! participation in votes, and action items done on time, per department
+//! (or person) and period. Heads read their own subtree only.
+
+use std::collections::HashSet;
+
+use concord_kit::auth::Principal;
+use concord_kit::clock::to_timestamp;
+use concord_kit::period::{Period, percentile};
+use concord_kit::{Error, Violations, invalid};
+use concord_proto::decisions::v1 as pb;
+
+use super::requests;
+use crate::domain::access::stats_everywhere;
+use crate::service::Decisions;
+use crate::store;
+use crate::store::stats::Scope;
+
+/// The departments below (and including) `id`, or INVALID_ARGUMENT naming
+/// `field` when it names none.
+async fn subtree(s: &Decisions, field: &str, id: &str) -> Result<Vec<String>, Error> {
+    match s.directory.subtree(id).await {
+        Err(Error::FailedPrecondition(_)) => Err(invalid(field, "names no department")),
+        other => other,
+    }
+}
+
+pub async fn get(
+    s: &Decisions,
+    who: &Principal,
+    req: &pb::GetDecisionStatisticsRequest,
+) -> Result<pb::DecisionStatistics, Error> {
+    let mut v = Violations::new();
+    let department = requests::opt_id(&mut v, "department_id", &req.department_id);
+    let person = requests::opt_id(&mut v, "person_id", &req.person_id);
+    let period = Period::from_request(req.start_time.as_ref(), req.end_time.as_ref());
+    // The period's own message is the precise one; alongside other bad
+    // fields its fields are named with a general one (Violations cannot
+    // be merged).
+    if let (Err(Error::Invalid(bad)), false) = (&period, v.is_empty()) {
+        for f in bad.fields() {
+            v.add(f, "is missing or not a valid period bound");
+        }
+    }
+    v.into_result()?;
+    let period = period?;
+
+    // Heads: only within the subtree they head.
+    let reach: Option<HashSet<String>> = if stats_everywhere(who) {
+        None
+    } else {
+        let Some(own) = who.department_id.as_deref().filter(|d| who.heads(d)) else {
+            return Err(Error::denied(
+                "statistics are for admins, auditors, heads and services",
+            ));
+        };
+        Some(s.directory.subtree(own).await?.into_iter().collect())
+    };
+    let within = |d: &str| reach.as_ref().is_none_or(|r| r.contains(d));
+
+    let scope = if let Some(pid) = &person {
+        let facts = s
+            .directory
+            .person(pid)
+            .await?
+            .ok_or_else(|| invalid("person_id", "names no person"))?;
+        if !within(&facts.department_id) {
+            return Err(Error::denied(
+                "heads read the figures of people in their own subtree",
+            ));
+        }
+        Scope::Person(pid.clone())
+    } else if let Some(d) = &department {
+        let ids = if req.include_sub_departments {
+            subtree(s, "department_id", d).await?
+        } else {
+            s.directory
+                .check_departments(&[("department_id".into(), d.clone())])
+                .await?;
+            vec![d.clone()]
+        };
+        if !within(d) {
+            return Err(Error::denied(
+                "heads read the statistics of their own subtree",
+            ));
+        }
+        Scope::Departments(ids)
+    } else {
+        if reach.is_some() {
+            return Err(Error::denied(
+                "heads read the statistics of their own subtree: name a department",
+            ));
+        }
+        Scope::Everyone
+    };
+
+    let mut conn = s.conn().await?;
+    let closed = store::stats::closed_proposals(&mut conn, &scope, &period).await?;
+    let places = store::stats::voter_places(&mut conn, &scope, &period).await?;
+    let items = store::stats::action_items(&mut conn, &scope, &period).await?;
+    let now = s.now();
+
+    let mut cycle: Vec<i64> = closed.iter().map(|c| c.decided_ms - c.created_ms).collect();
+    cycle.sort_unstable();
+    let counted: Vec<&store::stats::Place> = places.iter().filter(|p| p.counted).collect();
+    let taken_part: HashSet<&str> = counted.iter().map(|p| p.proposal_id.as_str()).collect();
+    let eligible = places.len() as i64;
+    let cast = counted.len() as i64;
+    let due: Vec<&store::stats::ItemDates> =
+        items.iter().filter(|i| period.contains(i.due_ms)).collect();
+    let on_time = due
+        .iter()
+        .filter(|i| i.done_ms.is_some_and(|d| d <= i.due_ms))
+        .count();
+    let overdue = due
+        .iter()
+        .filter(|i| match i.done_ms {
+            Some(d) => d > i.due_ms,
+            None => i.due_ms <= now,
+        })
+        .count();
+    Ok(pb::DecisionStatistics {
+        start_time: Some(to_timestamp(period.start_ms)),
+        end_time: Some(to_timestamp(period.end_ms)),
+        proposals_decided: closed.len() as i64,
+        proposals_passed: closed.iter().filter(|c| c.passed).count() as i64,
+        median_time_to_decide: percentile(&cycle, 50.0).map(|ms| prost_types::Duration {
+            seconds: ms.div_euclid(1000),
+            nanos: i32::try_from(ms.rem_euclid(1000) * 1_000_000).unwrap_or(0),
+        }),
+        proposals_taken_part: taken_part.len() as i64,
+        votes_eligible: eligible,
+        votes_cast: cast,
+        participation: if eligible == 0 {
+            0.0
+        } else {
+            cast as f64 / eligible as f64
+        },
+        action_items_assigned: items
+            .iter()
+            .filter(|i| period.contains(i.created_ms))
+            .count() as i64,
+        action_items_due: due.len() as i64,
+        action_items_done_on_time: on_time as i64,
+        action_items_overdue: overdue as i64,
+    })
+}

@@ -1,0 +1,84 @@
+//! The decisions' SQL, portable between PostgreSQL and SQLite (sqlx `Any`).
+//! Every function takes a connection, so callers decide what runs in one
+//! transaction. Changes are guarded by the version the caller read
+//! (`… WHERE id = $1 AND version = $2`), so a concurrent change is noticed
+//! instead of lost; votes and the close of a vote both lock the proposal
+//! row, so no vote commits behind the count.
+
+pub mod action_item;
+pub mod comment;
+pub mod history;
+pub mod proposal;
+pub mod stats;
+pub mod vote;
+
+use concord_kit::{Error, invalid};
+
+/// The migrations of each backend.
+pub static MIGRATOR_PG: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// `$start, $start+1, …` for `count` values of an `IN (…)` list.
+pub fn placeholders(start: usize, count: usize) -> String {
+    (start..start + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// 0/1 for the flags stored as integers.
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+/// A position in a list ordered by a number and then by id (due time, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyCursor {
+    pub key: i64,
+    pub id: String,
+}
+
+impl KeyCursor {
+    pub fn parse(after: Option<&str>) -> Result<Option<Self>, Error> {
+        let Some(after) = after else { return Ok(None) };
+        let (key, id): (i64, String) = serde_json::from_str(after)
+            .map_err(|_| invalid("page_token", "is not a token returned by this list"))?;
+        Ok(Some(Self { key, id }))
+    }
+
+    pub fn render(key: i64, id: &str) -> String {
+        serde_json::json!([key, id]).to_string()
+    }
+}
+
+/// Maps a constraint failure of a write to what it means for the caller.
+fn write_error(e: sqlx::Error) -> Error {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return Error::Aborted("a concurrent change got there first; retry".into());
+        }
+        if db.is_foreign_key_violation() {
+            return Error::precondition("something this refers to does not exist (any more)");
+        }
+    }
+    e.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let c = KeyCursor::render(42, "id-1");
+        assert_eq!(
+            KeyCursor::parse(Some(&c)).unwrap(),
+            Some(KeyCursor {
+                key: 42,
+                id: "id-1".into()
+            })
+        );
+        assert!(KeyCursor::parse(Some("nope")).is_err());
+        assert_eq!(placeholders(3, 2), "$3, $4");
+    }
+}
