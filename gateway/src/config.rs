@@ -22,9 +22,11 @@ pub type LocalService = BoxCloneSyncService<
 /// Where the calls of one gRPC service go.
 #[derive(Clone)]
 pub enum Upstream {
-    /// A server reached over plaintext HTTP/2, `http://host:port`.
+    /// A server reached over plaintext HTTP/2, `http://host:port`. Its
+    /// health entry follows the upstream's own `grpc.health.v1.Health`.
     Remote(http::Uri),
-    /// A service stack in this process (`concord serve`).
+    /// A service stack in this process (`concord serve`), called without a
+    /// network hop. Its health entry is SERVING while the gateway serves.
     Local(LocalService),
 }
 

@@ -32,6 +32,11 @@ impl RateLimiter {
         }
     }
 
+    /// Whether no call is ever refused.
+    pub(crate) fn is_unlimited(&self) -> bool {
+        self.limit.is_unlimited()
+    }
+
     /// Takes one token from `key`'s bucket, or says how long until one is there.
     pub(crate) fn check(&self, key: &str, now: Instant) -> Result<(), Refusal> {
         if self.limit.is_unlimited() {

@@ -97,11 +97,7 @@ impl Gateway {
     }
 
     /// Handles one call from a client at `peer`.
-    pub(crate) fn call(
-        self: &Arc<Self>,
-        mut req: http::Request<RequestBody>,
-        peer: IpAddr,
-    ) -> CallFuture {
+    pub(crate) fn call(&self, mut req: http::Request<RequestBody>, peer: IpAddr) -> CallFuture {
         let path = req.uri().path();
         if path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.") {
             let infra = self.infra.clone();
@@ -119,7 +115,7 @@ impl Gateway {
             Err(refusal) => return ready(refusal.into_response()),
         };
         let span = self.trace_calls.then(|| crate::trace::start(&mut req));
-        let forwarding = self.clone().forward(method, target.clone(), req, in_flight);
+        let forwarding = forward(method, target.clone(), req, in_flight, self.max_buffered);
         match span {
             Some(span) => Box::pin(async move { Ok(forwarding.await) }.instrument(span)),
             None => Box::pin(async move { Ok(forwarding.await) }),
@@ -166,98 +162,101 @@ impl Gateway {
                     .map_err(|e| Refusal::Policy(e.into()))?,
             ),
         };
-        let now = Instant::now();
-        match &principal {
-            Some(p) => self.limiter.check(&p.subject, now)?,
-            None => self.limiter.check(&format!("ip:{peer}"), now)?,
+        if !self.limiter.is_unlimited() {
+            let now = Instant::now();
+            match &principal {
+                Some(p) => self.limiter.check(&p.subject, now)?,
+                // A public method called without a token: limited per address.
+                None => self.limiter.check(&format!("ip:{peer}"), now)?,
+            }
         }
         self.in_flight.try_acquire()
-    }
-
-    /// Sends an admitted call upstream and shapes the answer.
-    async fn forward(
-        self: Arc<Self>,
-        method: Option<&'static MethodInfo>,
-        target: Target,
-        req: http::Request<RequestBody>,
-        in_flight: InFlight,
-    ) -> http::Response<GatewayBody> {
-        let kind = method.map(|m| m.kind);
-        // A stream's slot is freed at its headers, so long-lived watchers do
-        // not eat the capacity meant to bound the latency of short calls.
-        let hold_to_end = matches!(kind, Some(MethodKind::Unary | MethodKind::ClientStream));
-        let deadline = crate::deadline::grpc_timeout(req.headers());
-        let safe_read = method.is_some_and(|m| m.safe) && kind == Some(MethodKind::Unary);
-        let exchange = async {
-            match target {
-                Target::Remote(pool) => {
-                    let (req, replay) = if safe_read {
-                        self.buffer(req).await?
-                    } else {
-                        (req, None)
-                    };
-                    let res = pool.send(req, replay).await?;
-                    Ok(res.map(GatewayBody::upstream))
-                }
-                Target::Local { service, latency } => {
-                    let started = Instant::now();
-                    let Ok(res) = service.oneshot(req.map(RequestBody::into_tonic)).await;
-                    latency.observe(started.elapsed().as_secs_f64());
-                    Ok(res.map(GatewayBody::local))
-                }
-            }
-        };
-        let outcome: Result<http::Response<GatewayBody>, Refusal> = match deadline {
-            None => exchange.await,
-            Some(d) => tokio::time::timeout(d, exchange)
-                .await
-                .unwrap_or(Err(Refusal::DeadlineExceeded(d))),
-        };
-        match outcome {
-            Ok(mut res) if hold_to_end => {
-                res.body_mut().hold(in_flight);
-                res
-            }
-            Ok(res) => res,
-            Err(refusal) => refusal.into_response(),
-        }
-    }
-
-    /// Reads a safe unary request whole, returning it and a copy to replay.
-    #[allow(clippy::type_complexity)]
-    async fn buffer(
-        &self,
-        req: http::Request<RequestBody>,
-    ) -> Result<
-        (
-            http::Request<RequestBody>,
-            Option<http::Request<RequestBody>>,
-        ),
-        Refusal,
-    > {
-        let (parts, body) = req.into_parts();
-        let limited = http_body_util::Limited::new(body, self.max_buffered);
-        let bytes = match limited.collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(Refusal::TooLarge(self.max_buffered));
-            }
-            Err(e) => return Err(Refusal::ClientGone(e.to_string())),
-        };
-        let mut replay = http::Request::new(RequestBody::Buffered(Some(bytes.clone())));
-        *replay.method_mut() = parts.method.clone();
-        *replay.uri_mut() = parts.uri.clone();
-        *replay.headers_mut() = parts.headers.clone();
-        Ok((
-            http::Request::from_parts(parts, RequestBody::Buffered(Some(bytes))),
-            Some(replay),
-        ))
     }
 
     /// Calls admitted and not yet finished.
     pub(crate) fn in_flight(&self) -> usize {
         self.in_flight.current()
     }
+}
+
+/// Sends an admitted call upstream and shapes the answer.
+async fn forward(
+    method: Option<&'static MethodInfo>,
+    target: Target,
+    req: http::Request<RequestBody>,
+    in_flight: InFlight,
+    max_buffered: usize,
+) -> http::Response<GatewayBody> {
+    let kind = method.map(|m| m.kind);
+    // A stream's slot is freed at its headers, so long-lived watchers do
+    // not eat the capacity meant to bound the latency of short calls.
+    let hold_to_end = matches!(kind, Some(MethodKind::Unary | MethodKind::ClientStream));
+    let deadline = crate::deadline::grpc_timeout(req.headers());
+    let safe_read = method.is_some_and(|m| m.safe) && kind == Some(MethodKind::Unary);
+    let exchange = async {
+        match target {
+            Target::Remote(pool) => {
+                let (req, replay) = if safe_read {
+                    buffer(req, max_buffered).await?
+                } else {
+                    (req, None)
+                };
+                let res = pool.send(req, replay).await?;
+                Ok(res.map(GatewayBody::upstream))
+            }
+            Target::Local { service, latency } => {
+                let started = Instant::now();
+                let Ok(res) = service.oneshot(req.map(RequestBody::into_tonic)).await;
+                latency.observe(started.elapsed().as_secs_f64());
+                Ok(res.map(GatewayBody::local))
+            }
+        }
+    };
+    let outcome: Result<http::Response<GatewayBody>, Refusal> = match deadline {
+        None => exchange.await,
+        Some(d) => tokio::time::timeout(d, exchange)
+            .await
+            .unwrap_or(Err(Refusal::DeadlineExceeded(d))),
+    };
+    match outcome {
+        Ok(mut res) if hold_to_end => {
+            res.body_mut().hold(in_flight);
+            res
+        }
+        Ok(res) => res,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// A request and, for a safe read, a copy to send again.
+type WithReplay = (
+    http::Request<RequestBody>,
+    Option<http::Request<RequestBody>>,
+);
+
+/// Reads a safe unary request whole (up to `max_buffered` bytes), returning
+/// it and a copy to replay.
+async fn buffer(
+    req: http::Request<RequestBody>,
+    max_buffered: usize,
+) -> Result<WithReplay, Refusal> {
+    let (parts, body) = req.into_parts();
+    let limited = http_body_util::Limited::new(body, max_buffered);
+    let bytes = match limited.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(Refusal::TooLarge(max_buffered));
+        }
+        Err(e) => return Err(Refusal::ClientGone(e.to_string())),
+    };
+    let mut replay = http::Request::new(RequestBody::Buffered(Some(bytes.clone())));
+    *replay.method_mut() = parts.method.clone();
+    *replay.uri_mut() = parts.uri.clone();
+    *replay.headers_mut() = parts.headers.clone();
+    Ok((
+        http::Request::from_parts(parts, RequestBody::Buffered(Some(bytes))),
+        Some(replay),
+    ))
 }
 
 fn ready(res: http::Response<GatewayBody>) -> CallFuture {

@@ -1,7 +1,8 @@
-//! Remote upstreams: a few HTTP/2 connections per upstream, each a cloned-free
-//! `SendRequest` used under a short lock, reconnected in the background when
-//! it dies. A call never waits for a connection: with none ready it fails
-//! UNAVAILABLE at once and wakes the reconnect.
+//! Remote upstreams: a few HTTP/2 connections per upstream, each a hyper
+//! `SendRequest` used under a short lock (no clone, no buffer task per
+//! call), reconnected in the background when it dies. A call never waits for
+//! a connection: with none ready it fails UNAVAILABLE at once and wakes the
+//! reconnect.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
