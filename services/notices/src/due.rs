@@ -43,15 +43,54 @@ impl DueHandler for Publish {
             .await
         {
             Ok(_) => Ok(()),
-            // The state moved on meanwhile, or it can no longer be published:
-            // nothing to retry.
-            Err(Error::FailedPrecondition(why)) | Err(Error::Aborted(why)) => {
-                tracing::warn!(notice_id = %n.id, reason = %why, "scheduled notice not published");
-                Ok(())
+            // It can no longer be published (its expiry passed, or its
+            // audience names departments or people that are gone): back to
+            // the author as a draft rather than retried forever.
+            Err(Error::FailedPrecondition(why)) => {
+                tracing::warn!(notice_id = %n.id, reason = %why, "scheduled notice not published; back to draft");
+                unschedule(core, &n.id, &why).await
             }
+            Err(Error::Invalid(bad)) => {
+                let why = format!(
+                    "its audience is no longer valid: {}",
+                    bad.fields().collect::<Vec<_>>().join(", ")
+                );
+                tracing::warn!(notice_id = %n.id, reason = %why, "scheduled notice not published; back to draft");
+                unschedule(core, &n.id, &why).await
+            }
+            // Unavailable directory or a concurrent change: the worker retries.
             Err(e) => Err(e),
         }
     }
+}
+
+/// Returns a scheduled notice that cannot be published to draft.
+async fn unschedule(core: &Core, id: &str, why: &str) -> Result<(), Error> {
+    let now = core.now();
+    let mut tx = core.db.begin().await?;
+    let Some(mut n) = notices::get(&mut tx, id, core.db.for_update()).await? else {
+        return Ok(());
+    };
+    if n.state != NoticeState::Scheduled {
+        return Ok(());
+    }
+    let read = n.version;
+    n.state = NoticeState::Draft;
+    n.version += 1;
+    n.updated_ms = now;
+    notices::update(&mut tx, &n, read).await?;
+    let detail = json!({ "reason": why });
+    audit::record(
+        &mut tx,
+        now,
+        &on_behalf_of(SYSTEM),
+        "notice.unschedule",
+        &resource("notices", &n.id),
+        detail,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Moves a published notice past its expire time to expired.

@@ -578,6 +578,36 @@ async fn quiet_hours_hold_pushes_until_morning_and_urgent_goes_through(backend: 
     assert_eq!((e.sequence, e.notice.unwrap().id), (2, normal.id.clone()));
     assert!(s.notice(&o.admin, &normal.id).await.state == NoticeState::Published as i32);
 
+    // A reminder at night waits for the morning too.
+    s.clock.set(shanghai(2026, 12, 1, 23));
+    let out = s
+        .n()
+        .remind_unread(o.admin.req(RemindUnreadRequest {
+            request_id: String::new(),
+            notice_id: normal.id.clone(),
+            target: 0,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(out.reminded, 1);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), stream.next())
+            .await
+            .is_err(),
+        "no reminder pushed at night"
+    );
+    s.clock.set(shanghai(2026, 12, 2, 8));
+    let e = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (e.sequence, e.kind, e.notice.unwrap().id),
+        (3, InboxEventKind::Reminder as i32, normal.id.clone())
+    );
+
     // Admins may change the rules; urgent stays always-on.
     let rules = s
         .n()

@@ -162,7 +162,43 @@ async fn a_retracted_schedule_never_fires(backend: Backend) {
     assert!(s.inbox(&o.logistics_member, false).await.items.is_empty());
 }
 
+async fn a_schedule_that_can_no_longer_be_published_returns_to_draft(backend: Backend) {
+    let s = Suite::start(backend).await;
+    let o = s.org.clone();
+    let req = CreateNoticeRequest {
+        title: "过期的安排".into(),
+        audience: Some(departments(&[&o.logistics], false)),
+        publish_time: Some(ts(t0() + 3_600_000)),
+        expire_time: Some(ts(t0() + 7_200_000)),
+        ..Default::default()
+    };
+    let d = s
+        .n()
+        .create_notice(o.logistics_head.req(req))
+        .await
+        .unwrap()
+        .into_inner();
+    let n = s
+        .n()
+        .publish_notice(o.logistics_head.req(PublishNoticeRequest {
+            id: d.id.clone(),
+            etag: String::new(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(n.state, NoticeState::Scheduled as i32);
+    // The service was down past both times: the notice would be born expired.
+    s.advance(Duration::from_secs(3 * 3_600));
+    let back = s
+        .wait_for(&n.id, |n| n.state == NoticeState::Draft as i32)
+        .await;
+    assert_eq!(back.recipient_count, 0);
+    assert!(s.inbox(&o.logistics_member, false).await.items.is_empty());
+}
+
 concord_kit::backend_tests!(
     a_scheduled_notice_is_published_once_after_a_restart,
-    a_retracted_schedule_never_fires
+    a_retracted_schedule_never_fires,
+    a_schedule_that_can_no_longer_be_published_returns_to_draft
 );

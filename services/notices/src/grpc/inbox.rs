@@ -93,9 +93,16 @@ pub async fn mark(
     }
     let now = svc.core.now();
     let mut tx = svc.core.db.begin().await?;
-    let (before, after) = receipt::mark(&mut tx, notice_id, &who.subject, now, acknowledge)
-        .await?
-        .ok_or_else(|| Error::not_found("notice in your inbox", notice_id))?;
+    let (before, after) = receipt::mark(
+        &mut tx,
+        notice_id,
+        &who.subject,
+        now,
+        acknowledge,
+        svc.core.db.for_update(),
+    )
+    .await?
+    .ok_or_else(|| Error::not_found("notice in your inbox", notice_id))?;
     tx.commit().await?;
     if before.read_ms.is_none() {
         metrics::first_read(&after.department_id, now - after.delivered_ms);

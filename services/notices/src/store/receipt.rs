@@ -68,8 +68,19 @@ pub async fn get(
     notice_id: &str,
     person_id: &str,
 ) -> Result<Option<Receipt>, Error> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM receipt r WHERE r.notice_id = $1 AND r.person_id = $2");
+    get_locked(conn, notice_id, person_id, "").await
+}
+
+/// [`get`] with the backend's row lock (`lock`), inside a transaction.
+async fn get_locked(
+    conn: &mut AnyConnection,
+    notice_id: &str,
+    person_id: &str,
+    lock: &str,
+) -> Result<Option<Receipt>, Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM receipt r WHERE r.notice_id = $1 AND r.person_id = $2{lock}"
+    );
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(notice_id)
         .bind(person_id)
@@ -80,7 +91,7 @@ pub async fn get(
 
 /// Sets the read time unless already read (and, with `acknowledge`, the
 /// acknowledgement time unless already given). Returns the receipt before
-/// and after.
+/// and after; `lock` holds the row so two marks at once see one "before".
 #[tracing::instrument(skip_all, fields(notice_id = %notice_id, person_id = %person_id))]
 pub async fn mark(
     conn: &mut AnyConnection,
@@ -88,8 +99,9 @@ pub async fn mark(
     person_id: &str,
     now: i64,
     acknowledge: bool,
+    lock: &str,
 ) -> Result<Option<(Receipt, Receipt)>, Error> {
-    let Some(before) = get(conn, notice_id, person_id).await? else {
+    let Some(before) = get_locked(conn, notice_id, person_id, lock).await? else {
         return Ok(None);
     };
     sqlx::query(
