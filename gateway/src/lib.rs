@@ -17,6 +17,29 @@
 //! down or refusing, or the gateway over its in-flight limit: a transient
 //! condition to retry with backoff, unlike a quota), DEADLINE_EXCEEDED
 //! (`grpc-timeout` passed before the upstream answered).
+//!
+//! Wiring it (what `concord serve` does, with its own services in-process):
+//!
+//! ```no_run
+//! # async fn run(routes: tonic::service::Routes, verifier: concord_kit::auth::Verifier) -> anyhow::Result<()> {
+//! use concord_gateway::{GatewayConfig, Upstream};
+//! let mut config = GatewayConfig::default();
+//! // In this process: the service's routes behind the kit's layers.
+//! let directory = tower::ServiceBuilder::new()
+//!     .layer(concord_kit::metrics::GrpcMetricsLayer)
+//!     .layer(concord_kit::authz::AuthLayer::new(verifier.clone()))
+//!     .service(routes);
+//! config.upstreams.insert("concord.directory.v1.DirectoryService".into(), Upstream::local(directory));
+//! // Elsewhere: by address.
+//! config.upstreams.insert(
+//!     "concord.notices.v1.NoticeService".into(),
+//!     Upstream::Remote("http://notices:50052".parse()?),
+//! );
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:50050").await?;
+//! let shutdown = tokio_util::sync::CancellationToken::new();
+//! concord_gateway::serve(listener, config, verifier, shutdown).await
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 mod body;
