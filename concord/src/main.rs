@@ -120,6 +120,7 @@ fn serve(settings: Settings, targets: Vec<String>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let _telemetry = concord_kit::telemetry::init(&settings, "concord")?;
+        let terminated = concord_kit::server::termination_signal();
         let suite = concord::suite::start(&settings, &targets, concord::suite::Bind::Configured, None).await?;
         let secret = concord::suite::jwt_secret(&settings)?;
         let admin = Issuer::new(&secret).issue("bootstrap-admin", &[concord_proto::policy::v1::Role::Admin], None, Duration::from_secs(24 * 3600))?;
@@ -136,7 +137,7 @@ fn serve(settings: Settings, targets: Vec<String>) -> anyhow::Result<()> {
         }
         let shutdown = suite.shutdown.clone();
         tokio::spawn(async move {
-            concord_kit::server::termination_signal().await;
+            terminated.await;
             tracing::info!("shutting down: finishing in-flight calls");
             shutdown.cancel();
         });

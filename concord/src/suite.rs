@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// Every target, in no particular order; `closure` orders them.
-pub const TARGETS: &[Target] = &[concord_directory::TARGET];
+pub const TARGETS: &[Target] = &[concord_directory::TARGET, concord_notices::TARGET];
 
 /// Where listeners bind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
