@@ -85,15 +85,7 @@ pub async fn declare(
     // across a network call.
     let audience = e.directory.audience(&departments).await?;
 
-    let key = Key::new(
-        if req.drill {
-            "DeclareDrill"
-        } else {
-            "DeclareIncident"
-        },
-        &who.subject,
-        &req.request_id,
-    );
+    let key = Key::new("DeclareIncident", &who.subject, &req.request_id);
     let now = e.now();
     let mut tx = e.db.begin().await?;
     if let Some(done) = replay::<pb::Incident>(&mut tx, key.as_ref(), now).await? {

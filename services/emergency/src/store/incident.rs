@@ -220,6 +220,10 @@ pub async fn complete_step(
 const DEPT_COLUMNS: &str = "incident_id, department_id, drill, declared_ms, alerted_ms, ack_timeout_ms, people_alerted, \
      acknowledged_ms, acknowledged_by, escalation_level, reminders_sent";
 
+/// Departments in the order the plan first names them.
+const PLAN_ORDER: &str = "(SELECT MIN(s.idx) FROM incident_step s \
+     WHERE s.incident_id = d.incident_id AND s.department_id = d.department_id), d.department_id";
+
 pub(super) fn decode_department(r: &AnyRow) -> Result<DepartmentResponse, Error> {
     Ok(DepartmentResponse {
         incident_id: r.try_get(0)?,
@@ -243,8 +247,7 @@ pub async fn departments(
     incident_id: &str,
 ) -> Result<Vec<DepartmentResponse>, Error> {
     let sql = format!(
-        "SELECT {DEPT_COLUMNS} FROM incident_department d WHERE incident_id = $1 \
-         ORDER BY (SELECT MIN(s.idx) FROM incident_step s WHERE s.incident_id = d.incident_id AND s.department_id = d.department_id), department_id"
+        "SELECT {DEPT_COLUMNS} FROM incident_department d WHERE incident_id = $1 ORDER BY {PLAN_ORDER}"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(incident_id)
@@ -407,7 +410,7 @@ pub async fn departments_of(
         return Ok(vec![]);
     }
     let sql = format!(
-        "SELECT {DEPT_COLUMNS} FROM incident_department WHERE incident_id IN ({}) ORDER BY incident_id, department_id",
+        "SELECT {DEPT_COLUMNS} FROM incident_department d WHERE incident_id IN ({}) ORDER BY incident_id, {PLAN_ORDER}",
         placeholders(1, ids.len())
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));

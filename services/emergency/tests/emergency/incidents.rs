@@ -235,7 +235,8 @@ async fn an_incident_runs_from_declaration_to_review(backend: Backend) {
             .into_inner(),
         n1
     );
-    s.advance(600);
+    // Less than the reminder interval: no reminder comes between.
+    s.advance(200);
     let contained = head
         .clone()
         .update_incident_status(UpdateIncidentStatusRequest {
@@ -515,6 +516,22 @@ async fn incidents_are_listed_to_those_involved(backend: Backend) {
         .len(),
         2
     );
+    // A list shows each incident as Get does.
+    let listed = s
+        .as_(&o.admin)
+        .list_incidents(ListIncidentsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    for i in listed.incidents {
+        let one = s
+            .as_(&o.admin)
+            .get_incident(GetIncidentRequest { id: i.id.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(i, one);
+    }
     let err = s
         .as_(&o.sun)
         .get_incident(GetIncidentRequest {
