@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 
 use crate::BoxError;
 use crate::overload::InFlight;
+use crate::upstream::OpenStream;
 
 /// A request body on its way to an upstream.
 #[derive(Debug)]
@@ -74,6 +75,8 @@ impl Body for RequestBody {
 pub struct GatewayBody {
     kind: Kind,
     in_flight: Option<InFlight>,
+    /// The upstream stream this body reads, counted until it ends.
+    stream: Option<OpenStream>,
 }
 
 #[derive(Debug, Default)]
@@ -85,10 +88,11 @@ enum Kind {
 }
 
 impl GatewayBody {
-    pub(crate) fn upstream(body: Incoming) -> Self {
+    pub(crate) fn upstream(body: Incoming, stream: OpenStream) -> Self {
         Self {
             kind: Kind::Upstream(body),
             in_flight: None,
+            stream: Some(stream),
         }
     }
 
@@ -96,6 +100,7 @@ impl GatewayBody {
         Self {
             kind: Kind::Local(body),
             in_flight: None,
+            stream: None,
         }
     }
 
@@ -109,6 +114,7 @@ impl GatewayBody {
     fn end(&mut self) {
         self.kind = Kind::Empty;
         self.in_flight = None;
+        self.stream = None;
     }
 }
 

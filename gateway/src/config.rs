@@ -173,6 +173,9 @@ pub struct GatewayConfig {
     pub upstream_connect_timeout: Duration,
     /// HTTP/2 connections kept to each remote upstream.
     pub connections_per_upstream: usize,
+    /// Connections a remote upstream may grow to when every connection is
+    /// at its concurrent-stream limit (long-lived streams, bursts).
+    pub max_connections_per_upstream: usize,
     /// How often each upstream's health is checked.
     pub health_interval: Duration,
     /// Largest request of a safe read, which is read whole so it can be
@@ -198,6 +201,7 @@ impl Default for GatewayConfig {
             max_in_flight: 1024,
             upstream_connect_timeout: Duration::from_secs(1),
             connections_per_upstream: 2,
+            max_connections_per_upstream: 16,
             health_interval: Duration::from_secs(5),
             max_buffered_request_bytes: 4 * 1024 * 1024,
             max_concurrent_streams: 1024,
@@ -264,6 +268,12 @@ impl GatewayConfig {
             return Err(ConfigError::Invalid {
                 setting: "connections_per_upstream",
                 why: "must be at least 1".into(),
+            });
+        }
+        if self.max_connections_per_upstream < self.connections_per_upstream {
+            return Err(ConfigError::Invalid {
+                setting: "max_connections_per_upstream",
+                why: "must be at least connections_per_upstream".into(),
             });
         }
         if let Some(tls) = &self.tls

@@ -104,7 +104,10 @@ pub async fn serve(
                 let pool = upstream::RemotePool::start(
                     name,
                     uri,
-                    config.connections_per_upstream,
+                    (
+                        config.connections_per_upstream,
+                        config.max_connections_per_upstream,
+                    ),
                     config.upstream_connect_timeout,
                     &background,
                 );

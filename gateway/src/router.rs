@@ -201,8 +201,8 @@ async fn forward(
                 } else {
                     (req, None)
                 };
-                let res = pool.send(req, replay).await?;
-                Ok(res.map(GatewayBody::upstream))
+                let (res, stream) = pool.send(req, replay).await?;
+                Ok(res.map(|b| GatewayBody::upstream(b, stream)))
             }
             Target::Local { service, latency } => {
                 let started = Instant::now();

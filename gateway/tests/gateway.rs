@@ -399,6 +399,53 @@ async fn beyond_the_in_flight_limit_calls_are_refused_at_once() {
 }
 
 #[tokio::test]
+async fn more_streams_than_one_upstream_connection_allows_open_another_connection() {
+    let limits = concord_kit::server::Limits {
+        max_concurrent_streams: 2,
+        ..Default::default()
+    };
+    let up = spawn_upstream_with(limits).await;
+    let mut config = config_for(&up.server.url());
+    config.connections_per_upstream = 1;
+    config.max_connections_per_upstream = 4;
+    let gw = spawn_gateway(config, Some(TICKS)).await;
+    let mut ticks = HealthClient::new(renaming_client(
+        gw.channel().await,
+        "grpc.health.v1.Health",
+        TICKS,
+    ));
+    // Five long-lived watchers need three connections of two streams each.
+    let mut watchers = Vec::new();
+    for _ in 0..5 {
+        let watch = ticks.watch(with_token(
+            HealthCheckRequest {
+                service: "tick".into(),
+            },
+            &member(),
+        ));
+        let mut stream = tokio::time::timeout(Duration::from_secs(5), watch)
+            .await
+            .expect("a watcher waited for a stream slot")
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            stream.message().await.unwrap().unwrap().status,
+            ServingStatus::Serving as i32
+        );
+        watchers.push(stream);
+    }
+    // Unary calls still get through beside them.
+    let mut client = DirectoryServiceClient::new(gw.channel().await);
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        client.get_department(get("d1", &member())),
+    )
+    .await
+    .expect("a unary call waited behind the watchers")
+    .unwrap();
+}
+
+#[tokio::test]
 async fn unknown_methods_and_services_are_unimplemented() {
     let up = spawn_upstream().await;
     let gw = spawn_gateway(config_for(&up.server.url()), Some(DIRECTORY)).await;

@@ -195,6 +195,11 @@ pub struct Upstreams {
 }
 
 pub async fn spawn_upstream() -> Upstreams {
+    spawn_upstream_with(Limits::default()).await
+}
+
+/// The upstream with its server limits (for example few concurrent streams).
+pub async fn spawn_upstream_with(limits: Limits) -> Upstreams {
     let directory = Directory::default();
     let (ticks, health) = tonic_health::server::health_reporter();
     ticks
@@ -212,7 +217,7 @@ pub async fn spawn_upstream() -> Upstreams {
             routes,
             health_names: vec![DIRECTORY, TICKS, MIRROR],
         },
-        Limits::default(),
+        limits,
     )
     .await;
     Upstreams {
