@@ -142,6 +142,7 @@ fn decode_delivery(r: &AnyRow) -> Result<Delivery, Error> {
 }
 
 /// A person's deliveries after `after`, in sequence order.
+#[tracing::instrument(skip_all, fields(person_id = %person_id, after))]
 pub async fn after(
     pool: &AnyPool,
     person_id: &str,
@@ -164,6 +165,7 @@ pub async fn after(
 }
 
 /// The delivery of `alert_id` to `person_id`.
+#[tracing::instrument(skip_all, fields(alert_id = %alert_id, person_id = %person_id))]
 pub async fn delivery(
     conn: &mut AnyConnection,
     alert_id: &str,
@@ -182,6 +184,7 @@ pub async fn delivery(
 }
 
 /// Whether an alert with this id exists at all.
+#[tracing::instrument(skip_all, fields(alert_id = %alert_id))]
 pub async fn exists(conn: &mut AnyConnection, alert_id: &str) -> Result<bool, Error> {
     let row = sqlx::query("SELECT COUNT(*) FROM alert WHERE id = $1")
         .bind(alert_id)
@@ -192,6 +195,7 @@ pub async fn exists(conn: &mut AnyConnection, alert_id: &str) -> Result<bool, Er
 
 /// Records a person's acknowledgement for a department of an incident on
 /// every delivery and on the recipient row.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id, person_id = %person_id, department_id = %department_id))]
 pub async fn acknowledge(
     conn: &mut AnyConnection,
     incident_id: &str,
@@ -223,6 +227,7 @@ pub async fn acknowledge(
 }
 
 /// The people an incident reached, optionally only for one department.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn recipients(
     conn: &mut AnyConnection,
     incident_id: &str,
@@ -247,6 +252,7 @@ pub async fn recipients(
 }
 
 /// Whether `person_id` was reached for `department_id` in the incident.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id, person_id = %person_id))]
 pub async fn is_recipient_for(
     conn: &mut AnyConnection,
     incident_id: &str,
@@ -266,6 +272,7 @@ pub async fn is_recipient_for(
 
 /// For a report: people who acknowledged per department, escalations sent,
 /// deliveries made.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn report_counts(
     conn: &mut AnyConnection,
     incident_id: &str,

@@ -85,6 +85,7 @@ pub async fn insert(conn: &mut AnyConnection, i: &Incident) -> Result<(), Error>
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(incident_id = %s.incident_id, step = s.index))]
 pub async fn insert_step(conn: &mut AnyConnection, s: &IncidentStep) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO incident_step (incident_id, idx, title, instructions, department_id, target_minutes, \
@@ -101,6 +102,7 @@ pub async fn insert_step(conn: &mut AnyConnection, s: &IncidentStep) -> Result<(
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(incident_id = %d.incident_id, department_id = %d.department_id))]
 pub async fn insert_department(
     conn: &mut AnyConnection,
     d: &DepartmentResponse,
@@ -180,6 +182,7 @@ fn decode_step(r: &AnyRow) -> Result<IncidentStep, Error> {
 
 const STEP_COLUMNS: &str = "incident_id, idx, title, instructions, department_id, target_minutes, completed_ms, completed_by, note";
 
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn steps(
     conn: &mut AnyConnection,
     incident_id: &str,
@@ -242,6 +245,7 @@ pub(super) fn decode_department(r: &AnyRow) -> Result<DepartmentResponse, Error>
 
 /// The departments of an incident, in the plan's order of first mention
 /// (the order they were written in).
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn departments(
     conn: &mut AnyConnection,
     incident_id: &str,
@@ -257,6 +261,7 @@ pub async fn departments(
 }
 
 /// One department of an incident, locked when `lock` is `FOR UPDATE`.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id, department_id = %department_id))]
 pub async fn department(
     conn: &mut AnyConnection,
     incident_id: &str,
@@ -276,6 +281,7 @@ pub async fn department(
 
 /// Records that an escalation level fired; `false` when another run already
 /// moved the department past `from_level` or it was acknowledged.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id, department_id = %department_id, from_level))]
 pub async fn escalate_department(
     conn: &mut AnyConnection,
     incident_id: &str,
@@ -295,6 +301,7 @@ pub async fn escalate_department(
 }
 
 /// Records that reminder `from + 1` went out; `false` when another run did.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id, department_id = %department_id, from))]
 pub async fn count_reminder(
     conn: &mut AnyConnection,
     incident_id: &str,
@@ -314,6 +321,7 @@ pub async fn count_reminder(
 }
 
 /// Records the department's first acknowledgement; `false` when it had one.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id, department_id = %department_id))]
 pub async fn acknowledge_department(
     conn: &mut AnyConnection,
     incident_id: &str,
@@ -335,6 +343,7 @@ pub async fn acknowledge_department(
 }
 
 /// How `who` is part of the incident.
+#[tracing::instrument(skip_all, fields(incident_id = %incident.id))]
 pub async fn involvement(
     conn: &mut AnyConnection,
     incident: &Incident,
@@ -402,6 +411,7 @@ pub async fn list(
 }
 
 /// The departments of many incidents, for list responses.
+#[tracing::instrument(skip_all, fields(incidents = ids.len()))]
 pub async fn departments_of(
     conn: &mut AnyConnection,
     ids: &[String],
@@ -425,6 +435,7 @@ pub async fn departments_of(
 }
 
 /// The steps of many incidents, for list responses.
+#[tracing::instrument(skip_all, fields(incidents = ids.len()))]
 pub async fn steps_of(
     conn: &mut AnyConnection,
     ids: &[String],
@@ -444,6 +455,7 @@ pub async fn steps_of(
 }
 
 /// Incidents by status, severity and drill, for the gauge.
+#[tracing::instrument(skip_all)]
 pub async fn census(conn: &mut AnyConnection) -> Result<Vec<(i64, i64, bool, i64)>, Error> {
     let rows = sqlx::query(
         "SELECT status, severity, drill, COUNT(*) FROM incident GROUP BY status, severity, drill",

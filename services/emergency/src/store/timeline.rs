@@ -38,6 +38,7 @@ impl Entry {
     }
 }
 
+#[tracing::instrument(skip_all, fields(incident_id = %e.incident_id, kind = %e.kind))]
 pub async fn add(conn: &mut AnyConnection, e: &Entry) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO timeline_entry (id, incident_id, at_ms, kind, actor, department_id, text) \

@@ -469,6 +469,24 @@ async fn plan_input_is_checked_field_by_field(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&err), ["id", "etag"]);
+    let err = admin
+        .clone()
+        .list_audit_entries(concord_proto::audit::v1::ListAuditEntriesRequest {
+            page_size: -1,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), ["page_size"]);
+    let err = admin
+        .clone()
+        .list_audit_entries(concord_proto::audit::v1::ListAuditEntriesRequest {
+            page_token: "not a token".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), ["page_token"]);
 }
 
 async fn plans_are_managed_by_admins_and_the_owner_head(backend: Backend) {
