@@ -117,7 +117,9 @@ pub async fn list(
 ) -> Result<pb::ListProposalsResponse, Error> {
     let mut v = Violations::new();
     let department = requests::opt_id(&mut v, "department_id", &req.department_id);
-    let proposer = requests::opt_id(&mut v, "proposer_id", &req.proposer_id);
+    // Proposers are principals: people (UUIDs) or, for admins, any subject.
+    concord_kit::ids::check_opt_text(&mut v, "proposer_id", &req.proposer_id, 200);
+    let proposer = (!req.proposer_id.is_empty()).then_some(req.proposer_id.as_str());
     let stage = convert::stage_from(req.stage);
     if req.stage != 0 && stage.is_none() {
         v.add("stage", "is not a known stage");
@@ -133,7 +135,7 @@ pub async fn list(
     let f = Filter {
         stage,
         department_id: department.as_deref(),
-        proposer_id: proposer.as_deref(),
+        proposer_id: proposer,
         all_drafts: sees_all_drafts(who),
         me: &who.subject,
         heads,
