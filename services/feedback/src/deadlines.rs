@@ -60,7 +60,8 @@ impl OnDue {
         let svc = &self.svc;
         let now = svc.clock.now_ms();
         let mut tx = svc.db.begin().await?;
-        let Some(mut item) = store::item::get(&mut tx, &action.subject, svc.db.for_update()).await?
+        let Some(mut item) =
+            store::item::get(&mut tx, &action.subject, svc.db.for_update()).await?
         else {
             return Ok(());
         };
@@ -129,8 +130,17 @@ impl OnDue {
             return Ok(());
         }
         let before = item.clone();
-        let note = format!("按职责分派 (routed by duties): {} ({:.2})", found.duty, found.score);
-        let effects = item.route(&Actor::System, &found.department_id, Routing::Duties, &note, now)?;
+        let note = format!(
+            "按职责分派 (routed by duties): {} ({:.2})",
+            found.duty, found.score
+        );
+        let effects = item.route(
+            &Actor::System,
+            &found.department_id,
+            Routing::Duties,
+            &note,
+            now,
+        )?;
         let change = Change {
             before,
             effects,

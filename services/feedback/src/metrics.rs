@@ -22,8 +22,16 @@ pub const TRIAGE: &str = "none";
 
 /// Hours-to-weeks buckets, in seconds.
 const SLA_BUCKETS: &[f64] = &[
-    900.0, 3_600.0, 4.0 * 3_600.0, 8.0 * 3_600.0, 86_400.0, 2.0 * 86_400.0, 3.0 * 86_400.0,
-    7.0 * 86_400.0, 14.0 * 86_400.0, 30.0 * 86_400.0,
+    900.0,
+    3_600.0,
+    4.0 * 3_600.0,
+    8.0 * 3_600.0,
+    86_400.0,
+    2.0 * 86_400.0,
+    3.0 * 86_400.0,
+    7.0 * 86_400.0,
+    14.0 * 86_400.0,
+    30.0 * 86_400.0,
 ];
 
 struct Metrics {
@@ -190,7 +198,11 @@ impl Gauges {
     }
 }
 
-async fn refresh(db: &Db, clock: &SharedClock, known: &Mutex<HashSet<String>>) -> anyhow::Result<()> {
+async fn refresh(
+    db: &Db,
+    clock: &SharedClock,
+    known: &Mutex<HashSet<String>>,
+) -> anyhow::Result<()> {
     let mut conn = db.pool().acquire().await?;
     let counts = crate::store::item::open_counts(&mut conn, clock.now_ms())
         .await
@@ -200,12 +212,16 @@ async fn refresh(db: &Db, clock: &SharedClock, known: &Mutex<HashSet<String>>) -
     for (d, open, overdue) in counts {
         let d = department(d.as_deref()).to_string();
         M.items.with_label_values(&[d.as_str(), "open"]).set(open);
-        M.items.with_label_values(&[d.as_str(), "overdue"]).set(overdue);
+        M.items
+            .with_label_values(&[d.as_str(), "overdue"])
+            .set(overdue);
         seen.insert(d);
     }
     for gone in known.difference(&seen) {
         M.items.with_label_values(&[gone.as_str(), "open"]).set(0);
-        M.items.with_label_values(&[gone.as_str(), "overdue"]).set(0);
+        M.items
+            .with_label_values(&[gone.as_str(), "overdue"])
+            .set(0);
     }
     *known = seen.union(&known).cloned().collect();
     Ok(())

@@ -51,7 +51,10 @@ impl Org {
         subject: &str,
         body: &str,
     ) -> Result<Option<Responsible>, Error> {
-        let topic: String = format!("{subject}\n{body}").chars().take(TOPIC_MAX).collect();
+        let topic: String = format!("{subject}\n{body}")
+            .chars()
+            .take(TOPIC_MAX)
+            .collect();
         let resp = self
             .client
             .clone()

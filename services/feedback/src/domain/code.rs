@@ -87,7 +87,10 @@ mod tests {
     fn typing_variants_normalize_to_the_same_hash() {
         let code = generate();
         let sloppy = code.to_lowercase().replace('-', " ");
-        assert_eq!(hash(&normalize(&code).unwrap()), hash(&normalize(&sloppy).unwrap()));
+        assert_eq!(
+            hash(&normalize(&code).unwrap()),
+            hash(&normalize(&sloppy).unwrap())
+        );
         assert_eq!(
             normalize("ooooo-iiiii-lllll-00000-11111").as_deref(),
             Some("0000011111111110000011111")

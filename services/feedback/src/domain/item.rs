@@ -337,9 +337,11 @@ impl Item {
         let auto_close = now + policy.auto_close_ms;
         self.auto_close_ms = Some(auto_close);
         self.set_status(actor, Status::Resolved, solution, &mut fx);
-        fx.cancel(due::RESOLUTION)
-            .cancel(due::ESCALATE)
-            .schedule(due::AUTO_CLOSE, auto_close, String::new());
+        fx.cancel(due::RESOLUTION).cancel(due::ESCALATE).schedule(
+            due::AUTO_CLOSE,
+            auto_close,
+            String::new(),
+        );
         self.touch(now);
         Ok(fx)
     }
@@ -554,7 +556,12 @@ impl Item {
 
     /// The check `escalate_after` after an escalation: still in breach at
     /// the level escalated to, so one level further.
-    pub fn still_in_breach(&mut self, from: Level, policy: &SlaPolicy, now: i64) -> Option<Effects> {
+    pub fn still_in_breach(
+        &mut self,
+        from: Level,
+        policy: &SlaPolicy,
+        now: i64,
+    ) -> Option<Effects> {
         if self.level != from || self.level == Level::Admins {
             return None;
         }
@@ -658,14 +665,21 @@ mod tests {
         item.accept(&staff(), "收到", H).unwrap();
         assert_eq!(item.first_response_ms, Some(H));
         item.start_work(&staff(), "处理中", 2 * H).unwrap();
-        let fx = item.resolve(&staff(), "已更换压缩机", &policy, 3 * H).unwrap();
+        let fx = item
+            .resolve(&staff(), "已更换压缩机", &policy, 3 * H)
+            .unwrap();
         assert!(fx.timers.contains(&Timer::Schedule {
             kind: due::AUTO_CLOSE,
             due_ms: 3 * H + policy.auto_close_ms,
             payload: String::new()
         }));
         let fx = item
-            .reopen(&Actor::Submitter(Some("p1".into())), "还是不冷", &policy, 4 * H)
+            .reopen(
+                &Actor::Submitter(Some("p1".into())),
+                "还是不冷",
+                &policy,
+                4 * H,
+            )
             .unwrap();
         assert_eq!(item.resolution_due_ms, 4 * H + policy.resolution_ms);
         assert!(fx.timers.contains(&Timer::Cancel(due::AUTO_CLOSE)));
@@ -683,9 +697,18 @@ mod tests {
     fn triage_items_must_be_routed_before_work() {
         let (mut item, _) = new_item(None);
         assert!(item.accept(&staff(), "收到", H).is_err());
-        item.route(&Actor::Staff("admin".into()), "d2", Routing::Admin, "后勤", H)
-            .unwrap();
-        assert!(item.route(&staff(), "d2", Routing::Transfer, "again", H).is_err());
+        item.route(
+            &Actor::Staff("admin".into()),
+            "d2",
+            Routing::Admin,
+            "后勤",
+            H,
+        )
+        .unwrap();
+        assert!(
+            item.route(&staff(), "d2", Routing::Transfer, "again", H)
+                .is_err()
+        );
         item.accept(&staff(), "收到", H).unwrap();
     }
 
@@ -694,15 +717,31 @@ mod tests {
         let policy = SlaPolicy::builtin();
         let (mut item, _) = new_item(Some("d1"));
         let now = policy.first_response_ms;
-        assert!(item.deadline_passed(Deadline::FirstResponse, &policy, now - 1).is_none());
-        let fx = item.deadline_passed(Deadline::FirstResponse, &policy, now).unwrap();
-        assert_eq!(fx.escalated, Some((Level::DepartmentHead, Deadline::FirstResponse)));
-        assert!(item.deadline_passed(Deadline::FirstResponse, &policy, now).is_none());
+        assert!(
+            item.deadline_passed(Deadline::FirstResponse, &policy, now - 1)
+                .is_none()
+        );
+        let fx = item
+            .deadline_passed(Deadline::FirstResponse, &policy, now)
+            .unwrap();
+        assert_eq!(
+            fx.escalated,
+            Some((Level::DepartmentHead, Deadline::FirstResponse))
+        );
+        assert!(
+            item.deadline_passed(Deadline::FirstResponse, &policy, now)
+                .is_none()
+        );
         assert!(item.still_in_breach(Level::Owner, &policy, now).is_none());
         let later = now + policy.escalate_after_ms;
-        let fx = item.still_in_breach(Level::DepartmentHead, &policy, later).unwrap();
+        let fx = item
+            .still_in_breach(Level::DepartmentHead, &policy, later)
+            .unwrap();
         assert_eq!(fx.escalated, Some((Level::Admins, Deadline::FirstResponse)));
-        assert!(item.still_in_breach(Level::Admins, &policy, later).is_none());
+        assert!(
+            item.still_in_breach(Level::Admins, &policy, later)
+                .is_none()
+        );
     }
 
     #[test]
@@ -710,9 +749,10 @@ mod tests {
         let policy = SlaPolicy::builtin();
         let (mut item, _) = new_item(Some("d1"));
         item.comment(&staff(), "我们看看", true, H).unwrap();
-        assert!(item
-            .deadline_passed(Deadline::FirstResponse, &policy, policy.first_response_ms)
-            .is_none());
+        assert!(
+            item.deadline_passed(Deadline::FirstResponse, &policy, policy.first_response_ms)
+                .is_none()
+        );
         let (mut triage, _) = new_item(None);
         let fx = triage
             .deadline_passed(Deadline::FirstResponse, &policy, policy.first_response_ms)

@@ -11,9 +11,8 @@ use concord_proto::feedback::v1 as pb;
 
 use crate::domain::sla::{DURATION_MAX_MS, DURATION_MIN_MS};
 use crate::domain::{
-    Author, Category, Channel, Deadline, EntryKind, Item, LINK_MAX, LINKS_MAX, LOCATION_MAX,
-    Level, NewItem, Priority, Routing, SUBJECT_MAX, SlaPolicy, Status, TEXT_MAX, parse_etag,
-    render_etag,
+    Author, Category, Channel, Deadline, EntryKind, Item, LINK_MAX, LINKS_MAX, LOCATION_MAX, Level,
+    NewItem, Priority, Routing, SUBJECT_MAX, SlaPolicy, Status, TEXT_MAX, parse_etag, render_etag,
 };
 use crate::store::entry::Entry;
 
@@ -129,7 +128,10 @@ pub fn item(i: &Item, now: i64) -> pb::FeedbackItem {
         auto_close_time: to_timestamp_opt(i.auto_close_ms),
         close_time: to_timestamp_opt(i.closed_ms),
         closed_automatically: i.closed_automatically,
-        satisfaction: i.satisfaction.and_then(|s| i32::try_from(s).ok()).unwrap_or(0),
+        satisfaction: i
+            .satisfaction
+            .and_then(|s| i32::try_from(s).ok())
+            .unwrap_or(0),
         satisfaction_comment: i.satisfaction_comment.clone(),
         reopen_count: i32::try_from(i.reopen_count).unwrap_or(i32::MAX),
         create_time: Some(to_timestamp(i.created_ms)),
@@ -352,8 +354,9 @@ fn policy_duration(v: &mut Violations, field: &str, d: Option<&prost_types::Dura
         .checked_mul(1000)
         .and_then(|s| s.checked_add(i64::from(d.nanos / 1_000_000)));
     match ms {
-        Some(ms) if (0..1_000_000_000).contains(&d.nanos)
-            && (DURATION_MIN_MS..=DURATION_MAX_MS).contains(&ms) =>
+        Some(ms)
+            if (0..1_000_000_000).contains(&d.nanos)
+                && (DURATION_MIN_MS..=DURATION_MAX_MS).contains(&ms) =>
         {
             ms
         }
@@ -376,14 +379,29 @@ pub fn new_policy(r: &pb::SetSlaPolicyRequest, now: i64) -> Result<SlaPolicy, Er
     let policy = SlaPolicy {
         category,
         priority,
-        first_response_ms: policy_duration(&mut v, "policy.first_response", p.first_response.as_ref()),
+        first_response_ms: policy_duration(
+            &mut v,
+            "policy.first_response",
+            p.first_response.as_ref(),
+        ),
         resolution_ms: policy_duration(&mut v, "policy.resolution", p.resolution.as_ref()),
-        escalate_after_ms: policy_duration(&mut v, "policy.escalate_after", p.escalate_after.as_ref()),
-        auto_close_ms: policy_duration(&mut v, "policy.auto_close_after", p.auto_close_after.as_ref()),
+        escalate_after_ms: policy_duration(
+            &mut v,
+            "policy.escalate_after",
+            p.escalate_after.as_ref(),
+        ),
+        auto_close_ms: policy_duration(
+            &mut v,
+            "policy.auto_close_after",
+            p.auto_close_after.as_ref(),
+        ),
         updated_ms: now,
     };
     if v.is_empty() && policy.resolution_ms < policy.first_response_ms {
-        v.add("policy.resolution", "must not be shorter than policy.first_response");
+        v.add(
+            "policy.resolution",
+            "must not be shorter than policy.first_response",
+        );
     }
     v.into_result()?;
     Ok(policy)
@@ -400,7 +418,10 @@ mod tests {
         link(&mut v, "links[1]", "javascript:alert(1)");
         link(&mut v, "links[2]", "http://");
         link(&mut v, "links[3]", "https://a b");
-        assert_eq!(v.fields().collect::<Vec<_>>(), ["links[1]", "links[2]", "links[3]"]);
+        assert_eq!(
+            v.fields().collect::<Vec<_>>(),
+            ["links[1]", "links[2]", "links[3]"]
+        );
     }
 
     #[test]

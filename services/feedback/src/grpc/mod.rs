@@ -88,7 +88,11 @@ impl Feedback {
     /// How `who` stands to `item`, asking the directory only for heads of
     /// other departments.
     pub(crate) async fn standing(&self, who: &Principal, item: &Item) -> Result<Standing, Error> {
-        let above = match (needs_directory(who, item), &who.department_id, &item.department_id) {
+        let above = match (
+            needs_directory(who, item),
+            &who.department_id,
+            &item.department_id,
+        ) {
             (true, Some(mine), Some(theirs)) => self.org.within(mine, theirs).await?,
             _ => false,
         };
@@ -96,7 +100,11 @@ impl Feedback {
     }
 
     /// The item under its row lock, or NOT_FOUND.
-    pub(crate) async fn locked(&self, tx: &mut Transaction<'static, Any>, id: &str) -> Result<Item, Error> {
+    pub(crate) async fn locked(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        id: &str,
+    ) -> Result<Item, Error> {
         store::item::get(tx, id, self.db.for_update())
             .await?
             .ok_or_else(|| Error::not_found("feedback item", id))
@@ -135,7 +143,8 @@ impl Feedback {
     ) -> Result<Vec<Entry>, Error> {
         let entries = self.write(&mut tx, who, item, &change).await?;
         tx.commit().await?;
-        self.after_commit(&change.before, item, &change.effects).await;
+        self.after_commit(&change.before, item, &change.effects)
+            .await;
         Ok(entries)
     }
 
@@ -163,7 +172,12 @@ impl Feedback {
 
     /// Publishes the escalation on the bus; a failed publish is only logged
     /// (the database holds the escalation).
-    async fn announce_escalation(&self, item: &Item, level: Level, deadline: crate::domain::Deadline) {
+    async fn announce_escalation(
+        &self,
+        item: &Item,
+        level: Level,
+        deadline: crate::domain::Deadline,
+    ) {
         let notify = match (&item.department_id, level) {
             (Some(d), Level::DepartmentHead) => self.org.heads_of(d).await.unwrap_or_else(|e| {
                 tracing::warn!(item_id = %item.id, error = %e, "cannot look up the department heads to notify");
@@ -214,7 +228,9 @@ impl FeedbackService for Feedback {
         request: Request<pb::SubmitFeedbackRequest>,
     ) -> Result<Response<pb::SubmitFeedbackResponse>, Status> {
         let who = caller(&request)?;
-        Ok(Response::new(submit::submit(self, &who, request.get_ref()).await?))
+        Ok(Response::new(
+            submit::submit(self, &who, request.get_ref()).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(item_id = %request.get_ref().id))]
@@ -223,7 +239,9 @@ impl FeedbackService for Feedback {
         request: Request<pb::GetFeedbackItemRequest>,
     ) -> Result<Response<pb::FeedbackItem>, Status> {
         let who = caller(&request)?;
-        Ok(Response::new(read::get(self, &who, &request.get_ref().id).await?))
+        Ok(Response::new(
+            read::get(self, &who, &request.get_ref().id).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(department_id = %request.get_ref().department_id))]
@@ -232,7 +250,9 @@ impl FeedbackService for Feedback {
         request: Request<pb::ListFeedbackItemsRequest>,
     ) -> Result<Response<pb::ListFeedbackItemsResponse>, Status> {
         let who = caller(&request)?;
-        Ok(Response::new(read::list(self, &who, request.get_ref()).await?))
+        Ok(Response::new(
+            read::list(self, &who, request.get_ref()).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(item_id = %request.get_ref().id))]
@@ -241,7 +261,9 @@ impl FeedbackService for Feedback {
         request: Request<pb::ListFeedbackTimelineRequest>,
     ) -> Result<Response<pb::ListFeedbackTimelineResponse>, Status> {
         let who = caller(&request)?;
-        Ok(Response::new(read::timeline(self, &who, request.get_ref()).await?))
+        Ok(Response::new(
+            read::timeline(self, &who, request.get_ref()).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(item_id = %request.get_ref().item.as_ref().map(|i| i.id.as_str()).unwrap_or_default()))]
@@ -250,7 +272,9 @@ impl FeedbackService for Feedback {
         request: Request<pb::UpdateFeedbackItemRequest>,
     ) -> Result<Response<pb::FeedbackItem>, Status> {
         let who = caller(&request)?;
-        Ok(Response::new(work::update(self, &who, request.get_ref()).await?))
+        Ok(Response::new(
+            work::update(self, &who, request.get_ref()).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(item_id = %request.get_ref().id, department_id = %request.get_ref().department_id))]
@@ -259,7 +283,9 @@ impl FeedbackService for Feedback {
         request: Request<pb::RouteFeedbackRequest>,
     ) -> Result<Response<pb::FeedbackItem>, Status> {
         let who = caller(&request)?;
-        Ok(Response::new(work::route(self, &who, request.get_ref()).await?))
+        Ok(Response::new(
+            work::route(self, &who, request.get_ref()).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(item_id = %request.get_ref().id, owner_id = %request.get_ref().owner_id))]
@@ -268,7 +294,9 @@ impl FeedbackService for Feedback {
         request: Request<pb::AssignFeedbackOwnerRequest>,
     ) -> Result<Response<pb::FeedbackItem>, Status> {
         let who = caller(&request)?;
-        Ok(Response::new(work::assign(self, &who, request.get_ref()).await?))
+        Ok(Response::new(
+            work::assign(self, &who, request.get_ref()).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(item_id = %request.get_ref().id))]
@@ -313,7 +341,9 @@ impl FeedbackService for Feedback {
         request: Request<pb::AddFeedbackReplyRequest>,
     ) -> Result<Response<pb::TimelineEntry>, Status> {
         let who = caller(&request)?;
-        Ok(Response::new(work::reply(self, &who, request.get_ref()).await?))
+        Ok(Response::new(
+            work::reply(self, &who, request.get_ref()).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(item_id = %request.get_ref().id))]
@@ -324,7 +354,9 @@ impl FeedbackService for Feedback {
         let who = caller(&request)?;
         let r = request.get_ref();
         let answer = submitter::Answer::Confirm(r.satisfaction, &r.comment);
-        Ok(Response::new(submitter::answer(self, &who, &r.id, answer).await?))
+        Ok(Response::new(
+            submitter::answer(self, &who, &r.id, answer).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(item_id = %request.get_ref().id))]
@@ -335,7 +367,9 @@ impl FeedbackService for Feedback {
         let who = caller(&request)?;
         let r = request.get_ref();
         let answer = submitter::Answer::Reopen(&r.comment);
-        Ok(Response::new(submitter::answer(self, &who, &r.id, answer).await?))
+        Ok(Response::new(
+            submitter::answer(self, &who, &r.id, answer).await?,
+        ))
     }
 
     // The `…ByCode` spans carry no fields: the code is a secret and the item
@@ -355,7 +389,9 @@ impl FeedbackService for Feedback {
         &self,
         request: Request<pb::ReplyByCodeRequest>,
     ) -> Result<Response<pb::TimelineEntry>, Status> {
-        Ok(Response::new(submitter::reply_by_code(self, request.get_ref()).await?))
+        Ok(Response::new(
+            submitter::reply_by_code(self, request.get_ref()).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all)]
@@ -388,7 +424,9 @@ impl FeedbackService for Feedback {
         request: Request<pb::SetSlaPolicyRequest>,
     ) -> Result<Response<pb::SlaPolicy>, Status> {
         let who = caller(&request)?;
-        Ok(Response::new(sla::set(self, &who, request.get_ref()).await?))
+        Ok(Response::new(
+            sla::set(self, &who, request.get_ref()).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all)]
@@ -416,7 +454,9 @@ impl FeedbackService for Feedback {
         request: Request<pb::GetFeedbackStatisticsRequest>,
     ) -> Result<Response<pb::GetFeedbackStatisticsResponse>, Status> {
         let who = caller(&request)?;
-        Ok(Response::new(stats::get(self, &who, request.get_ref()).await?))
+        Ok(Response::new(
+            stats::get(self, &who, request.get_ref()).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(resource = %request.get_ref().resource))]
@@ -425,6 +465,8 @@ impl FeedbackService for Feedback {
         request: Request<ListAuditEntriesRequest>,
     ) -> Result<Response<ListAuditEntriesResponse>, Status> {
         caller(&request)?;
-        Ok(Response::new(audit::list(&self.db, request.get_ref()).await?))
+        Ok(Response::new(
+            audit::list(&self.db, request.get_ref()).await?,
+        ))
     }
 }

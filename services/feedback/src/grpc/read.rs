@@ -36,7 +36,11 @@ pub async fn timeline(
     check_id(&mut v, "id", &req.id);
     v.check(req.page_size < 0, "page_size", "must not be negative");
     v.into_result()?;
-    let page = Page::parse(req.page_size, &req.page_token, &format!("timeline|{}", req.id))?;
+    let page = Page::parse(
+        req.page_size,
+        &req.page_token,
+        &format!("timeline|{}", req.id),
+    )?;
     let after = match &page.after {
         Some(a) => a
             .parse::<i64>()
@@ -100,7 +104,10 @@ pub async fn list(
     let owner = convert::opt_id(&mut v, "owner_id", &req.owner_id);
     v.check(req.page_size < 0, "page_size", "must not be negative");
     if req.triage && department.is_some() {
-        v.add("triage", "cannot be combined with department_id: triage items have none");
+        v.add(
+            "triage",
+            "cannot be combined with department_id: triage items have none",
+        );
     }
     v.into_result()?;
     let fingerprint = format!(
@@ -146,13 +153,22 @@ pub async fn list(
                         "you see the items of your own department (heads: and those below it)",
                     ));
                 }
-                requested.into_iter().filter(|r| reach.contains(r)).collect()
+                requested
+                    .into_iter()
+                    .filter(|r| reach.contains(r))
+                    .collect()
             }
             _ => reach,
         });
     }
     let mut conn = svc.db.pool().acquire().await?;
-    let rows = store::item::list(&mut conn, &filter, page.after.as_deref(), page.fetch_limit()).await?;
+    let rows = store::item::list(
+        &mut conn,
+        &filter,
+        page.after.as_deref(),
+        page.fetch_limit(),
+    )
+    .await?;
     let (rows, next_page_token) = page.finish(rows, |i| i.id.clone());
     Ok(pb::ListFeedbackItemsResponse {
         items: rows.iter().map(|i| convert::item(i, now)).collect(),

@@ -26,7 +26,11 @@ fn only_admins(who: &Principal) -> Result<(), Error> {
     }
 }
 
-pub async fn set(svc: &Feedback, who: &Principal, req: &pb::SetSlaPolicyRequest) -> Result<pb::SlaPolicy, Error> {
+pub async fn set(
+    svc: &Feedback,
+    who: &Principal,
+    req: &pb::SetSlaPolicyRequest,
+) -> Result<pb::SlaPolicy, Error> {
     only_admins(who)?;
     let now = svc.now();
     let policy = convert::new_policy(req, now)?;
@@ -38,7 +42,15 @@ pub async fn set(svc: &Feedback, who: &Principal, req: &pb::SetSlaPolicyRequest)
         "escalate_after_ms": policy.escalate_after_ms,
         "auto_close_ms": policy.auto_close_ms,
     });
-    audit::record(&mut tx, now, who, "sla_policy.set", &resource(&policy), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "sla_policy.set",
+        &resource(&policy),
+        detail,
+    )
+    .await?;
     tx.commit().await?;
     Ok(convert::policy(&policy))
 }
@@ -52,7 +64,11 @@ pub async fn list(svc: &Feedback) -> Result<pb::ListSlaPoliciesResponse, Error> 
     })
 }
 
-pub async fn delete(svc: &Feedback, who: &Principal, req: &pb::DeleteSlaPolicyRequest) -> Result<(), Error> {
+pub async fn delete(
+    svc: &Feedback,
+    who: &Principal,
+    req: &pb::DeleteSlaPolicyRequest,
+) -> Result<(), Error> {
     only_admins(who)?;
     let mut v = Violations::new();
     let category = convert::parse_category(&mut v, "category", req.category);
@@ -75,7 +91,15 @@ pub async fn delete(svc: &Feedback, who: &Principal, req: &pb::DeleteSlaPolicyRe
         priority,
         ..SlaPolicy::builtin()
     };
-    audit::record(&mut tx, now, who, "sla_policy.delete", &resource(&gone), json!({})).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "sla_policy.delete",
+        &resource(&gone),
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -61,7 +61,8 @@ async fn route(svc: &Feedback, new: &mut NewItem) -> Result<Route, Error> {
             tracing::warn!(cause = %why, "directory unavailable; the item waits in triage and routing is retried");
             Ok(Route {
                 routing: Routing::Triage,
-                note: "目录服务不可用，稍后重新分派 (directory unavailable; routing retried)".into(),
+                note: "目录服务不可用，稍后重新分派 (directory unavailable; routing retried)"
+                    .into(),
                 retry: true,
             })
         }
@@ -129,7 +130,15 @@ async fn named(
     store::item::insert(&mut tx, &item, None).await?;
     entry::insert(&mut tx, &item.id, 1, &fx.entries, now).await?;
     store::apply_timers(&mut tx, &item.id, &fx.timers).await?;
-    audit::record(&mut tx, now, who, "feedback.submit", &resource(&item.id), detail(&item)).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "feedback.submit",
+        &resource(&item.id),
+        detail(&item),
+    )
+    .await?;
     let out = pb::SubmitFeedbackResponse {
         item: Some(convert::item(&item, now)),
         follow_up_code: String::new(),
@@ -149,32 +158,37 @@ async fn anonymous(
 ) -> Result<pb::SubmitFeedbackResponse, Error> {
     let anonymous = nobody(ANONYMOUS);
     let follow_up_code = code::generate();
-    let code_hash = code::hash(
-        &code::normalize(&follow_up_code)
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("a generated code does not read back")))?,
-    );
+    let code_hash =
+        code::hash(&code::normalize(&follow_up_code).ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!("a generated code does not read back"))
+        })?);
     let now = svc.now();
     let mut tx = svc.db.begin().await?;
     let policy = store::sla::applicable(&mut tx, new.category, new.priority).await?;
     let (item, fx) = build(new, None, &route, &policy, now);
     if !req.request_id.is_empty() {
         let key = code::request_key(&who.subject, &req.request_id);
-        let earlier = store::claim_anonymous_request(
-            &mut tx,
-            &key,
-            &item.id,
-            now,
-            now - ANONYMOUS_RETRY_MS,
-        )
-        .await?;
+        let earlier =
+            store::claim_anonymous_request(&mut tx, &key, &item.id, now, now - ANONYMOUS_RETRY_MS)
+                .await?;
         if let Some(id) = earlier {
             // The first response (and its code) never reached the submitter:
             // the same item, with a new code replacing the unseen one.
             let first = store::item::get(&mut tx, &id, svc.db.for_update())
                 .await?
-                .ok_or_else(|| Error::Internal(anyhow::anyhow!("a remembered submission has no item")))?;
+                .ok_or_else(|| {
+                    Error::Internal(anyhow::anyhow!("a remembered submission has no item"))
+                })?;
             store::item::set_code_hash(&mut tx, &id, &code_hash).await?;
-            audit::record(&mut tx, now, &anonymous, "feedback.renew_code", &resource(&id), json!({})).await?;
+            audit::record(
+                &mut tx,
+                now,
+                &anonymous,
+                "feedback.renew_code",
+                &resource(&id),
+                json!({}),
+            )
+            .await?;
             tx.commit().await?;
             return Ok(pb::SubmitFeedbackResponse {
                 item: Some(convert::item(&first, now)),
@@ -185,7 +199,15 @@ async fn anonymous(
     store::item::insert(&mut tx, &item, Some(&code_hash)).await?;
     entry::insert(&mut tx, &item.id, 1, &fx.entries, now).await?;
     store::apply_timers(&mut tx, &item.id, &fx.timers).await?;
-    audit::record(&mut tx, now, &anonymous, "feedback.submit", &resource(&item.id), detail(&item)).await?;
+    audit::record(
+        &mut tx,
+        now,
+        &anonymous,
+        "feedback.submit",
+        &resource(&item.id),
+        detail(&item),
+    )
+    .await?;
     tx.commit().await?;
     submitted(svc, &item);
     Ok(pb::SubmitFeedbackResponse {

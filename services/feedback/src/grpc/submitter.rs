@@ -125,13 +125,21 @@ fn unknown_code() -> Error {
     Error::not_found("feedback item", "with this follow-up code")
 }
 
-async fn by_code(svc: &Feedback, tx: &mut Transaction<'static, Any>, hash: &str) -> Result<Item, Error> {
+async fn by_code(
+    svc: &Feedback,
+    tx: &mut Transaction<'static, Any>,
+    hash: &str,
+) -> Result<Item, Error> {
     store::item::by_code(tx, hash, svc.db.for_update())
         .await?
         .ok_or_else(unknown_code)
 }
 
-async fn view(svc: &Feedback, conn: &mut AnyConnection, item: &Item) -> Result<pb::FollowUpView, Error> {
+async fn view(
+    svc: &Feedback,
+    conn: &mut AnyConnection,
+    item: &Item,
+) -> Result<pb::FollowUpView, Error> {
     let entries = entry::latest_public(conn, &item.id, VIEW_ENTRIES).await?;
     Ok(pb::FollowUpView {
         item: Some(convert::item(item, svc.now())),
@@ -182,7 +190,8 @@ pub async fn reply_by_code(
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("a reply wrote no entry")))?;
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
-    svc.after_commit(&change.before, &item, &change.effects).await;
+    svc.after_commit(&change.before, &item, &change.effects)
+        .await;
     Ok(out)
 }
 

@@ -15,7 +15,8 @@ use crate::domain::item::Actor;
 use crate::domain::{Item, Routing};
 use crate::store;
 
-const WORKERS_ONLY: &str = "only the owner, the head of the owning department and admins work on an item";
+const WORKERS_ONLY: &str =
+    "only the owner, the head of the owning department and admins work on an item";
 const MANAGERS_ONLY: &str = "only the head of the owning department and admins manage an item";
 
 /// A status step taken by the department.
@@ -62,7 +63,10 @@ pub async fn step(
         Step::Start(_) => (item.start_work(&actor, &text, now)?, "feedback.start"),
         Step::Resolve(_) => {
             let policy = store::sla::applicable(&mut tx, item.category, item.priority).await?;
-            (item.resolve(&actor, &text, &policy, now)?, "feedback.resolve")
+            (
+                item.resolve(&actor, &text, &policy, now)?,
+                "feedback.resolve",
+            )
         }
     };
     let detail = json!({ "status": item.status.as_str(), "comment": text });
@@ -98,7 +102,9 @@ pub async fn reply(
         Actor::Staff(who.subject.clone())
     } else if standing.submitter {
         if req.internal {
-            return Err(Error::denied("internal notes are written by the department"));
+            return Err(Error::denied(
+                "internal notes are written by the department",
+            ));
         }
         Actor::Submitter(Some(who.subject.clone()))
     } else {
@@ -109,7 +115,11 @@ pub async fn reply(
     let change = Change {
         before,
         effects,
-        action: if req.internal { "feedback.note" } else { "feedback.reply" },
+        action: if req.internal {
+            "feedback.note"
+        } else {
+            "feedback.reply"
+        },
         detail: json!({ "public": !req.internal }),
     };
     let entries = svc.write(&mut tx, who, &mut item, &change).await?;
@@ -119,7 +129,8 @@ pub async fn reply(
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("a reply wrote no entry")))?;
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
-    svc.after_commit(&change.before, &item, &change.effects).await;
+    svc.after_commit(&change.before, &item, &change.effects)
+        .await;
     Ok(out)
 }
 
@@ -147,7 +158,10 @@ pub async fn assign(
             .await?
             .ok_or_else(|| invalid("owner_id", "names no person"))?;
         if !person.active {
-            return Err(invalid("owner_id", "names a person who is no longer active"));
+            return Err(invalid(
+                "owner_id",
+                "names a person who is no longer active",
+            ));
         }
         if !svc.org.within(department, &person.department_id).await? {
             return Err(invalid(
@@ -235,9 +249,16 @@ pub async fn update(
     check_id(&mut v, "item.id", &patch.id);
     let expected = convert::etag(&mut v, "item.etag", &patch.etag);
     let comment = convert::text(&mut v, "comment", &req.comment);
-    let paths = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
+    let paths = req
+        .update_mask
+        .as_ref()
+        .map(|m| m.paths.clone())
+        .unwrap_or_default();
     if paths.is_empty() {
-        v.add("update_mask", "is required: name category, priority, or \"*\"");
+        v.add(
+            "update_mask",
+            "is required: name category, priority, or \"*\"",
+        );
     }
     let mut category = None;
     let mut priority = None;
@@ -263,7 +284,10 @@ pub async fn update(
                 }
             }
             "category" | "priority" | "*" => {}
-            other => v.add("update_mask", format!("names {other:?}, which cannot be updated here")),
+            other => v.add(
+                "update_mask",
+                format!("names {other:?}, which cannot be updated here"),
+            ),
         }
     }
     v.into_result()?;

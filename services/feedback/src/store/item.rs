@@ -17,7 +17,8 @@ const COLUMNS: &str = "id, channel, category, priority, subject, body, location,
     version, created_ms, updated_ms";
 
 fn stored<T>(value: String, parse: fn(&str) -> Option<T>, what: &str) -> Result<T, Error> {
-    parse(&value).ok_or_else(|| Error::Internal(anyhow::anyhow!("stored {what} {value:?} is unknown")))
+    parse(&value)
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("stored {what} {value:?} is unknown")))
 }
 
 fn from_row(r: &AnyRow) -> Result<Item, Error> {
@@ -37,8 +38,9 @@ fn from_row(r: &AnyRow) -> Result<Item, Error> {
         routing: stored(r.try_get(11)?, Routing::parse, "routing")?,
         owner_id: r.try_get(12)?,
         status: stored(r.try_get(13)?, Status::parse, "status")?,
-        level: Level::from_stored(r.try_get(14)?)
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("stored escalation level is unknown")))?,
+        level: Level::from_stored(r.try_get(14)?).ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!("stored escalation level is unknown"))
+        })?,
         first_response_due_ms: r.try_get(15)?,
         resolution_start_ms: r.try_get(16)?,
         resolution_due_ms: r.try_get(17)?,
@@ -62,7 +64,11 @@ fn from_row(r: &AnyRow) -> Result<Item, Error> {
 
 /// Writes a new item; `code_hash` only for anonymous ones.
 #[tracing::instrument(skip_all, fields(item_id = %i.id))]
-pub async fn insert(conn: &mut AnyConnection, i: &Item, code_hash: Option<&str>) -> Result<(), Error> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    i: &Item,
+    code_hash: Option<&str>,
+) -> Result<(), Error> {
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO feedback_item ({COLUMNS}, code_hash) VALUES ({})",
         placeholders(1, 34)
@@ -137,7 +143,11 @@ pub async fn by_code(
 
 /// Replaces the follow-up code of an anonymous item.
 #[tracing::instrument(skip_all, fields(item_id = %id))]
-pub async fn set_code_hash(conn: &mut AnyConnection, id: &str, code_hash: &str) -> Result<(), Error> {
+pub async fn set_code_hash(
+    conn: &mut AnyConnection,
+    id: &str,
+    code_hash: &str,
+) -> Result<(), Error> {
     sqlx::query("UPDATE feedback_item SET code_hash = $2 WHERE id = $1 AND anonymous = 1")
         .bind(id)
         .bind(code_hash)
@@ -224,7 +234,10 @@ fn condition(f: &Filter) -> (String, Vec<Arg>) {
         if ds.is_empty() {
             parts.push("1 = 0".into());
         } else {
-            let ps: Vec<String> = ds.iter().map(|d| next(&mut args, Arg::Text(d.clone()))).collect();
+            let ps: Vec<String> = ds
+                .iter()
+                .map(|d| next(&mut args, Arg::Text(d.clone())))
+                .collect();
             parts.push(format!("department_id IN ({})", ps.join(", ")));
         }
     }
@@ -358,6 +371,12 @@ pub async fn open_counts(
     .fetch_all(conn)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<Option<i64>, _>(2)?.unwrap_or(0))))
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
+            ))
+        })
         .collect()
 }
