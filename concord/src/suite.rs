@@ -23,7 +23,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// Every target, in no particular order; `closure` orders them.
-pub const TARGETS: &[Target] = &[concord_directory::TARGET, concord_notices::TARGET];
+pub const TARGETS: &[Target] = &[
+    concord_directory::TARGET,
+    concord_notices::TARGET,
+    concord_emergency::TARGET,
+];
 
 /// Where listeners bind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

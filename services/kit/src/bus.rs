@@ -42,6 +42,12 @@ impl Subscription {
 #[error("bus unavailable: {0}")]
 pub struct BusError(String);
 
+impl BusError {
+    pub fn new(why: impl Into<String>) -> Self {
+        Self(why.into())
+    }
+}
+
 /// Publish / subscribe on topics.
 #[async_trait::async_trait]
 pub trait Bus: Send + Sync + std::fmt::Debug + 'static {

@@ -26,6 +26,25 @@ impl Violations {
         }
     }
 
+    /// Adds every violation of `other` (e.g. from `Page::parse` or
+    /// `Period::from_request`) so all bad fields are reported together.
+    pub fn extend(&mut self, other: Violations) {
+        self.0.extend(other.0);
+    }
+
+    /// Runs a check that fails with an invalid-argument error and keeps its
+    /// violations; other errors pass through.
+    pub fn absorb<T>(&mut self, result: Result<T, Error>) -> Result<Option<T>, Error> {
+        match result {
+            Ok(t) => Ok(Some(t)),
+            Err(Error::Invalid(v)) => {
+                self.extend(v);
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
