@@ -288,3 +288,71 @@ impl GatewayConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(name: &str, upstream: Upstream) -> GatewayConfig {
+        let mut config = GatewayConfig::default();
+        config.upstreams.insert(name.to_string(), upstream);
+        config
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let remote = |uri: &str| Upstream::Remote(uri.parse().unwrap());
+        assert!(
+            with(
+                "concord.directory.v1.DirectoryService",
+                remote("http://directory:50051")
+            )
+            .validate()
+            .is_ok()
+        );
+        for (name, uri, why) in [
+            ("directory", "http://d:1", "full gRPC service name"),
+            (
+                "concord.nothing.v1.Nope",
+                "http://d:1",
+                "no service in Concord",
+            ),
+            ("grpc.health.v1.Health", "http://d:1", "gateway itself"),
+            (
+                "concord.directory.v1.DirectoryService",
+                "https://d:1",
+                "http://host:port",
+            ),
+        ] {
+            let err = with(name, remote(uri)).validate().unwrap_err().to_string();
+            assert!(err.contains(name) && err.contains(why), "{err}");
+        }
+        let config = GatewayConfig {
+            rate_limit: RateLimit {
+                per_second: 0.0,
+                burst: 1,
+            },
+            ..Default::default()
+        };
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("rate_limit")
+        );
+        let mut tls = TlsConfig::new("c.pem", "k.pem");
+        tls.require_client_cert = true;
+        let config = GatewayConfig {
+            tls: Some(tls),
+            ..Default::default()
+        };
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("client_ca_path")
+        );
+    }
+}
