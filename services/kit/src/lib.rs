@@ -3,6 +3,7 @@
 //! idempotency, pagination, errors, metrics and the server builder.
 #![forbid(unsafe_code)]
 
+pub mod announce;
 pub mod audit;
 pub mod auth;
 pub mod authz;
@@ -13,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod due;
 pub mod error;
+pub mod fields;
 pub mod idempotency;
 pub mod ids;
 pub mod metrics;
