@@ -212,6 +212,21 @@ impl Default for GatewayConfig {
     }
 }
 
+impl GatewayConfig {
+    /// The defaults with the process-wide settings the gateway shares with
+    /// every server (stream and message limits, shutdown grace, trace
+    /// export). Upstreams, rate limit and TLS are left to the caller.
+    pub fn from_settings(settings: &concord_kit::config::Settings) -> Self {
+        Self {
+            max_concurrent_streams: settings.max_concurrent_streams,
+            max_buffered_request_bytes: settings.max_message_bytes,
+            shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
+            trace_calls: settings.otlp_endpoint.is_some(),
+            ..Self::default()
+        }
+    }
+}
+
 /// A setting the gateway cannot run with.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
