@@ -30,6 +30,8 @@ fn main() -> anyhow::Result<()> {
     let concurrency: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(64);
     let seconds: f64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(2.0);
     let window = Duration::from_secs_f64(seconds);
+    // As in a real process: a subscriber that drops what is below warnings.
+    tracing_subscriber::fmt().with_env_filter("warn").init();
 
     let upstream = on_own_thread("upstream", |tx| async move {
         let up = common::spawn_upstream().await;
