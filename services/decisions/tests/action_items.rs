@@ -197,7 +197,7 @@ async fn items_crud_and_lists(backend: Backend) {
             .iter()
             .map(|a| a.id.clone())
             .collect::<Vec<_>>(),
-        [cross.id.clone()]
+        vec![cross.id.clone()]
     );
     names(
         s.i()
