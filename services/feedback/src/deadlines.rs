@@ -11,7 +11,7 @@ use concord_kit::Error;
 use concord_kit::due::{DueAction, DueHandler, Handlers};
 use serde_json::json;
 
-use crate::domain::item::{Actor, due};
+use crate::domain::effects::{Actor, due};
 use crate::domain::{Deadline, Level, Routing};
 use crate::grpc::{Change, Feedback, SYSTEM, nobody};
 use crate::store;

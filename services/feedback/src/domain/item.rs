@@ -1,23 +1,15 @@
 //! A feedback item and its state machine. Every transition changes the item
 //! in memory and returns its [`Effects`]: the timeline entries to write and
 //! the deadlines (due rows) to schedule or cancel, all of which the caller
-//! writes in one transaction with the item.
+//! writes in one transaction with the item. Breaches and what follows them
+//! are in [`super::escalation`].
 
 use concord_kit::Error;
 
+use super::effects::{Actor, Effects, due};
+use super::escalation::breach;
 use super::sla::SlaPolicy;
-use super::{Author, Category, Channel, Deadline, EntryKind, Level, Priority, Routing, Status};
-
-/// Due-row kinds: one pending row per kind and item.
-pub mod due {
-    pub const FIRST_RESPONSE: &str = "feedback.first_response";
-    pub const RESOLUTION: &str = "feedback.resolution";
-    /// Still in breach some time after an escalation: one level further.
-    pub const ESCALATE: &str = "feedback.escalate";
-    pub const AUTO_CLOSE: &str = "feedback.auto_close";
-    /// Routing by duties again after the directory could not be asked.
-    pub const ROUTE: &str = "feedback.route";
-}
+use super::{Category, Channel, Deadline, EntryKind, Level, Priority, Routing, Status};
 
 /// What a submission carries once validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,107 +65,6 @@ pub struct Item {
     pub version: i64,
     pub created_ms: i64,
     pub updated_ms: i64,
-}
-
-/// A timeline entry to write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewEntry {
-    pub kind: EntryKind,
-    pub public: bool,
-    pub author: Author,
-    /// `None` for the system and for an anonymous submitter.
-    pub author_id: Option<String>,
-    pub text: String,
-    pub status: Option<Status>,
-}
-
-/// A change to an item's due rows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Timer {
-    Schedule {
-        kind: &'static str,
-        due_ms: i64,
-        payload: String,
-    },
-    Cancel(&'static str),
-}
-
-/// What a transition leaves to write besides the item.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Effects {
-    pub entries: Vec<NewEntry>,
-    pub timers: Vec<Timer>,
-    /// Set when the transition raised the escalation level.
-    pub escalated: Option<(Level, Deadline)>,
-}
-
-impl Effects {
-    fn entry(&mut self, e: NewEntry) -> &mut Self {
-        self.entries.push(e);
-        self
-    }
-    fn schedule(&mut self, kind: &'static str, due_ms: i64, payload: String) -> &mut Self {
-        self.timers.push(Timer::Schedule {
-            kind,
-            due_ms,
-            payload,
-        });
-        self
-    }
-    fn cancel(&mut self, kind: &'static str) -> &mut Self {
-        self.timers.push(Timer::Cancel(kind));
-        self
-    }
-}
-
-/// Who acts on an item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    /// The submitter; `None` for an anonymous one.
-    Submitter(Option<String>),
-    Staff(String),
-    System,
-}
-
-impl Actor {
-    fn author(&self) -> (Author, Option<String>) {
-        match self {
-            Actor::Submitter(id) => (Author::Submitter, id.clone()),
-            Actor::Staff(id) => (Author::Staff, Some(id.clone())),
-            Actor::System => (Author::System, None),
-        }
-    }
-
-    fn entry(&self, kind: EntryKind, public: bool, text: &str, status: Option<Status>) -> NewEntry {
-        let (author, author_id) = self.author();
-        NewEntry {
-            kind,
-            public,
-            author,
-            author_id,
-            text: text.to_string(),
-            status,
-        }
-    }
-}
-
-/// The deadline an item in `status` is in breach of at `now`, if any.
-pub fn breach(
-    status: Status,
-    answered: bool,
-    first_response_due_ms: i64,
-    resolution_due_ms: i64,
-    now: i64,
-) -> Option<Deadline> {
-    if !status.is_open() {
-        None
-    } else if !answered && now >= first_response_due_ms {
-        Some(Deadline::FirstResponse)
-    } else if now >= resolution_due_ms {
-        Some(Deadline::Resolution)
-    } else {
-        None
-    }
 }
 
 fn refuse(status: Status, what: &str) -> Error {
@@ -262,7 +153,7 @@ impl Item {
         )
     }
 
-    fn touch(&mut self, now: i64) {
+    pub(super) fn touch(&mut self, now: i64) {
         self.updated_ms = now;
     }
 
@@ -274,7 +165,13 @@ impl Item {
         }
     }
 
-    fn set_status(&mut self, actor: &Actor, status: Status, comment: &str, fx: &mut Effects) {
+    pub(super) fn set_status(
+        &mut self,
+        actor: &Actor,
+        status: Status,
+        comment: &str,
+        fx: &mut Effects,
+    ) {
         self.status = status;
         fx.entry(actor.entry(EntryKind::StatusChange, true, comment, Some(status)));
     }
@@ -520,113 +417,16 @@ impl Item {
         self.touch(now);
         Ok(fx)
     }
-
-    /// The escalation a missed `deadline` causes at `now`: one level up (an
-    /// unrouted item straight to the admins), and another check
-    /// `policy.escalate_after_ms` later. Nothing when the deadline was met,
-    /// moved, or already counted.
-    pub fn deadline_passed(
-        &mut self,
-        deadline: Deadline,
-        policy: &SlaPolicy,
-        now: i64,
-    ) -> Option<Effects> {
-        if !self.status.is_open() {
-            return None;
-        }
-        match deadline {
-            Deadline::FirstResponse => {
-                if self.first_response_ms.is_some()
-                    || self.first_response_breached
-                    || now < self.first_response_due_ms
-                {
-                    return None;
-                }
-                self.first_response_breached = true;
-            }
-            Deadline::Resolution => {
-                if self.resolution_breached || now < self.resolution_due_ms {
-                    return None;
-                }
-                self.resolution_breached = true;
-            }
-        }
-        Some(self.raise(deadline, policy, now))
-    }
-
-    /// The check `escalate_after` after an escalation: still in breach at
-    /// the level escalated to, so one level further.
-    pub fn still_in_breach(
-        &mut self,
-        from: Level,
-        policy: &SlaPolicy,
-        now: i64,
-    ) -> Option<Effects> {
-        if self.level != from || self.level == Level::Admins {
-            return None;
-        }
-        let deadline = self.breach(now)?;
-        Some(self.raise(deadline, policy, now))
-    }
-
-    fn raise(&mut self, deadline: Deadline, policy: &SlaPolicy, now: i64) -> Effects {
-        let mut fx = Effects::default();
-        let to = match (self.department_id.is_some(), self.level) {
-            (false, _) | (true, Level::DepartmentHead | Level::Admins) => Level::Admins,
-            (true, Level::Owner) => Level::DepartmentHead,
-        };
-        if to == self.level {
-            // Already with the admins: the breach is recorded, nothing to raise.
-            return fx;
-        }
-        self.level = to;
-        let text = format!(
-            "{} deadline missed; escalated to {}",
-            deadline.as_str().replace('_', " "),
-            to.as_str().replace('_', " ")
-        );
-        fx.entry(Actor::System.entry(EntryKind::Escalation, false, &text, None));
-        if to < Level::Admins {
-            fx.schedule(
-                due::ESCALATE,
-                now + policy.escalate_after_ms,
-                to.stored().to_string(),
-            );
-        } else {
-            fx.cancel(due::ESCALATE);
-        }
-        fx.escalated = Some((to, deadline));
-        self.touch(now);
-        fx
-    }
-
-    /// Resolved and unanswered until `auto_close_ms`: closed, marked as such.
-    pub fn close_unanswered(&mut self, now: i64) -> Option<Effects> {
-        if self.status != Status::Resolved || self.auto_close_ms.is_none_or(|t| now < t) {
-            return None;
-        }
-        let mut fx = Effects::default();
-        self.closed_ms = Some(now);
-        self.closed_automatically = true;
-        self.auto_close_ms = None;
-        self.set_status(
-            &Actor::System,
-            Status::Closed,
-            "提交人未在期限内答复，自动关闭 (closed without an answer from the submitter)",
-            &mut fx,
-        );
-        self.touch(now);
-        Some(fx)
-    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::domain::effects::Timer;
 
-    const H: i64 = 3_600_000;
+    pub const H: i64 = 3_600_000;
 
-    fn new_item(department: Option<&str>) -> (Item, Effects) {
+    pub fn new_item(department: Option<&str>) -> (Item, Effects) {
         let new = NewItem {
             channel: Channel::WebForm,
             category: Category::Problem,
@@ -653,7 +453,7 @@ mod tests {
         )
     }
 
-    fn staff() -> Actor {
+    pub fn staff() -> Actor {
         Actor::Staff("owner".into())
     }
 
@@ -710,64 +510,5 @@ mod tests {
                 .is_err()
         );
         item.accept(&staff(), "收到", H).unwrap();
-    }
-
-    #[test]
-    fn missed_deadlines_escalate_one_level_at_a_time_and_once() {
-        let policy = SlaPolicy::builtin();
-        let (mut item, _) = new_item(Some("d1"));
-        let now = policy.first_response_ms;
-        assert!(
-            item.deadline_passed(Deadline::FirstResponse, &policy, now - 1)
-                .is_none()
-        );
-        let fx = item
-            .deadline_passed(Deadline::FirstResponse, &policy, now)
-            .unwrap();
-        assert_eq!(
-            fx.escalated,
-            Some((Level::DepartmentHead, Deadline::FirstResponse))
-        );
-        assert!(
-            item.deadline_passed(Deadline::FirstResponse, &policy, now)
-                .is_none()
-        );
-        assert!(item.still_in_breach(Level::Owner, &policy, now).is_none());
-        let later = now + policy.escalate_after_ms;
-        let fx = item
-            .still_in_breach(Level::DepartmentHead, &policy, later)
-            .unwrap();
-        assert_eq!(fx.escalated, Some((Level::Admins, Deadline::FirstResponse)));
-        assert!(
-            item.still_in_breach(Level::Admins, &policy, later)
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn an_answer_stops_the_escalation_and_unrouted_items_go_to_admins() {
-        let policy = SlaPolicy::builtin();
-        let (mut item, _) = new_item(Some("d1"));
-        item.comment(&staff(), "我们看看", true, H).unwrap();
-        assert!(
-            item.deadline_passed(Deadline::FirstResponse, &policy, policy.first_response_ms)
-                .is_none()
-        );
-        let (mut triage, _) = new_item(None);
-        let fx = triage
-            .deadline_passed(Deadline::FirstResponse, &policy, policy.first_response_ms)
-            .unwrap();
-        assert_eq!(fx.escalated, Some((Level::Admins, Deadline::FirstResponse)));
-    }
-
-    #[test]
-    fn unanswered_resolutions_close_by_themselves() {
-        let policy = SlaPolicy::builtin();
-        let (mut item, _) = new_item(Some("d1"));
-        item.resolve(&staff(), "done", &policy, H).unwrap();
-        assert!(item.close_unanswered(H).is_none());
-        item.close_unanswered(H + policy.auto_close_ms).unwrap();
-        assert!(item.closed_automatically);
-        assert_eq!(item.status, Status::Closed);
     }
 }

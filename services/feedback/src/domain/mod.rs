@@ -4,11 +4,14 @@
 
 pub mod access;
 pub mod code;
+pub mod effects;
+pub mod escalation;
 pub mod item;
 pub mod sla;
 pub mod stats;
 
-pub use item::{Effects, Item, NewEntry, NewItem, Timer};
+pub use effects::{Effects, NewEntry, Timer};
+pub use item::{Item, NewItem};
 pub use sla::SlaPolicy;
 
 /// Longest subject, in characters.

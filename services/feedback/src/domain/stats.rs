@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use concord_kit::period::percentile;
 
-use super::item::breach;
+use super::escalation::breach;
 use super::{Level, Status};
 
 /// What statistics need of one item.

@@ -12,7 +12,7 @@ use concord_proto::feedback::v1 as pb;
 use serde_json::json;
 
 use super::{ANONYMOUS, Feedback, convert, nobody, resource};
-use crate::domain::item::due;
+use crate::domain::effects::due;
 use crate::domain::{Author, EntryKind, Item, NewEntry, NewItem, Routing, Timer, code};
 use crate::metrics;
 use crate::store::{self, entry};

@@ -13,7 +13,7 @@ use serde_json::json;
 use sqlx::{Any, AnyConnection, Transaction};
 
 use super::{ANONYMOUS, Change, Feedback, convert, nobody};
-use crate::domain::item::Actor;
+use crate::domain::effects::Actor;
 use crate::domain::{Effects, Item, code};
 use crate::store::{self, entry};
 

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{Change, Feedback, convert};
 use crate::domain::access::Standing;
-use crate::domain::item::Actor;
+use crate::domain::effects::Actor;
 use crate::domain::{Item, Routing};
 use crate::store;
 
