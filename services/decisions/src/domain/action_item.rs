@@ -88,26 +88,19 @@ pub enum ActionItemField {
 }
 
 impl ActionItemField {
-    pub const ALL: [Self; 6] = [
-        Self::Title,
-        Self::Description,
-        Self::LeadDepartment,
-        Self::SupportingDepartments,
-        Self::Owner,
-        Self::Due,
+    /// The update-mask paths of the fields.
+    pub const KNOWN: [(&'static str, Self); 6] = [
+        ("title", Self::Title),
+        ("description", Self::Description),
+        ("lead_department_id", Self::LeadDepartment),
+        ("supporting_department_ids", Self::SupportingDepartments),
+        ("owner_id", Self::Owner),
+        ("due_time", Self::Due),
     ];
 
-    pub fn parse(path: &str) -> Option<&'static [Self]> {
-        Some(match path {
-            "title" => &[Self::Title],
-            "description" => &[Self::Description],
-            "lead_department_id" => &[Self::LeadDepartment],
-            "supporting_department_ids" => &[Self::SupportingDepartments],
-            "owner_id" => &[Self::Owner],
-            "due_time" => &[Self::Due],
-            "*" => &Self::ALL,
-            _ => return None,
-        })
+    /// Every field.
+    pub fn all() -> Vec<Self> {
+        Self::KNOWN.iter().map(|(_, f)| *f).collect()
     }
 
     pub fn path(self) -> &'static str {

@@ -267,37 +267,20 @@ pub enum ProposalField {
 }
 
 impl ProposalField {
-    /// What `*` names: everything a draft may change.
-    pub const DRAFT: [Self; 10] = [
-        Self::Title,
-        Self::Background,
-        Self::Options,
-        Self::Participants,
-        Self::Rule,
-        Self::QuorumPercent,
-        Self::Electorate,
-        Self::Sealed,
-        Self::ConsultationEnd,
-        Self::VotingEnd,
+    /// The update-mask paths of the fields a draft may change (what `*`
+    /// names); `outcome.rationale` is named on its own.
+    pub const KNOWN: [(&'static str, Self); 10] = [
+        ("title", Self::Title),
+        ("background", Self::Background),
+        ("options", Self::Options),
+        ("participants", Self::Participants),
+        ("rule", Self::Rule),
+        ("quorum_percent", Self::QuorumPercent),
+        ("electorate", Self::Electorate),
+        ("sealed", Self::Sealed),
+        ("consultation_end_time", Self::ConsultationEnd),
+        ("voting_end_time", Self::VotingEnd),
     ];
-
-    pub fn parse(path: &str) -> Option<&'static [Self]> {
-        Some(match path {
-            "title" => &[Self::Title],
-            "background" => &[Self::Background],
-            "options" => &[Self::Options],
-            "participants" => &[Self::Participants],
-            "rule" => &[Self::Rule],
-            "quorum_percent" => &[Self::QuorumPercent],
-            "electorate" => &[Self::Electorate],
-            "sealed" => &[Self::Sealed],
-            "consultation_end_time" => &[Self::ConsultationEnd],
-            "voting_end_time" => &[Self::VotingEnd],
-            "outcome.rationale" => &[Self::Rationale],
-            "*" => &Self::DRAFT,
-            _ => return None,
-        })
-    }
 
     pub fn path(self) -> &'static str {
         match self {

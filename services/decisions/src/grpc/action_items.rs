@@ -16,7 +16,7 @@ use crate::directory::PersonFacts;
 use crate::domain::access::{
     may_assign, may_create_item, may_note, may_set_status, may_update_item,
 };
-use crate::domain::{ActionItem, ActionItemField, ActionStatus, REASON_MAX, Stage, etag_matches};
+use crate::domain::{ActionItem, ActionItemField, ActionStatus, REASON_MAX, Stage};
 use crate::service::{Decisions, item_resource, proposal_resource};
 use crate::store;
 use crate::store::KeyCursor;
@@ -162,7 +162,7 @@ pub async fn list(
         "include_supporting",
         "needs department_id",
     );
-    requests::page_size(&mut v, req.page_size);
+    concord_kit::fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let now = s.now();
     let filter_text = format!(
@@ -222,9 +222,7 @@ pub async fn update(
     let before = store::action_item::get(&mut tx, &change.id)
         .await?
         .ok_or_else(|| Error::not_found(KIND, &change.id))?;
-    if !etag_matches(change.expected_version, before.version) {
-        return Err(Error::stale_etag(KIND));
-    }
+    concord_kit::fields::check_etag(KIND, change.expected_version, before.version)?;
     let mut item = before.clone();
     item.apply(&change, now);
     may_update_item(who, &before, &change, &item.values())?;
@@ -367,7 +365,7 @@ pub async fn notes(
 ) -> Result<pb::ListProgressNotesResponse, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "action_item_id", &req.action_item_id);
-    requests::page_size(&mut v, req.page_size);
+    concord_kit::fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let page = Page::parse(
         req.page_size,

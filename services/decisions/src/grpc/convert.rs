@@ -1,11 +1,12 @@
 //! Domain values rendered as messages, and the enum mappings both ways.
 
 use concord_kit::clock::{to_timestamp, to_timestamp_opt};
+use concord_kit::fields::render_etag;
 use concord_proto::decisions::v1 as pb;
 
 use crate::domain::{
     ActionItem, ActionStatus, Comment, Electorate, ParticipationRole, Proposal, Stage, Stance,
-    VotingRule, render_etag,
+    VotingRule,
 };
 use crate::store::action_item::Note;
 use crate::store::vote::{Vote, Voter};

@@ -97,7 +97,7 @@ pub async fn list(
 ) -> Result<pb::ListCommentsResponse, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "proposal_id", &req.proposal_id);
-    requests::page_size(&mut v, req.page_size);
+    concord_kit::fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let page = Page::parse(
         req.page_size,

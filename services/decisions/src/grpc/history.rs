@@ -12,7 +12,6 @@ use concord_proto::decisions::v1 as pb;
 use serde_json::json;
 
 use super::proposals::visible;
-use super::requests;
 use crate::domain::access::sees_sealed;
 use crate::service::{Decisions, proposal_resource};
 use crate::store;
@@ -59,7 +58,7 @@ pub async fn proposal(
 ) -> Result<pb::ListProposalHistoryResponse, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "proposal_id", &req.proposal_id);
-    requests::page_size(&mut v, req.page_size);
+    concord_kit::fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let page = Page::parse(
         req.page_size,

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{convert, requests};
 use crate::domain::access::{ensure_may_move, may_see, owning_department, sees_all_drafts};
-use crate::domain::{Proposal, ProposalField, REASON_MAX, Stage, etag_matches};
+use crate::domain::{Proposal, ProposalField, REASON_MAX, Stage};
 use crate::flow::{self, CONSULTATION_END, Mover};
 use crate::service::{Decisions, proposal_resource};
 use crate::store;
@@ -124,7 +124,7 @@ pub async fn list(
     if req.stage != 0 && stage.is_none() {
         v.add("stage", "is not a known stage");
     }
-    requests::page_size(&mut v, req.page_size);
+    concord_kit::fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let filter_text = format!(
         "proposals|{}|{}|{}",
@@ -173,9 +173,7 @@ pub async fn update(
     if !may_see(who, &p) {
         return Err(Error::denied("this draft is not yours to change"));
     }
-    if !etag_matches(change.expected_version, p.version) {
-        return Err(Error::stale_etag(KIND));
-    }
+    concord_kit::fields::check_etag(KIND, change.expected_version, p.version)?;
     ensure_may_move(who, &p)?;
     let read = p.version;
     p.apply(&change, now)?;

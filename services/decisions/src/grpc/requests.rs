@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use concord_kit::clock::from_timestamp;
 use concord_kit::idempotency::check_request_id;
 use concord_kit::ids::{check_id, check_opt_id, check_opt_text, check_text};
-use concord_kit::{Error, Violations};
+use concord_kit::{Error, Violations, fields};
 use concord_proto::decisions::v1 as pb;
 use prost_types::{FieldMask, Timestamp};
 
@@ -15,7 +15,7 @@ use super::convert;
 use crate::domain::{
     ActionItemChange, ActionItemField, DEPARTMENTS_MAX, NewActionItem, NewComment, OPTION_MAX,
     OPTIONS_MAX, Participant, ParticipationRole, ProposalChange, ProposalContent, ProposalField,
-    REASON_MAX, TEXT_MAX, TITLE_MAX, VotingRule, parse_etag,
+    REASON_MAX, TEXT_MAX, TITLE_MAX, VotingRule,
 };
 
 /// A title: required, one line, trimmed.
@@ -26,14 +26,6 @@ pub fn title(v: &mut Violations, field: &str, value: &str) -> String {
         v.add(field, "must be a single line");
     }
     value.to_string()
-}
-
-/// An etag field: empty, or one this service made.
-pub fn etag(v: &mut Violations, field: &str, value: &str) -> Option<i64> {
-    parse_etag(value).unwrap_or_else(|why| {
-        v.add(field, why);
-        None
-    })
 }
 
 /// An optional id field: `None` when empty.
@@ -57,38 +49,25 @@ pub fn time(v: &mut Violations, field: &str, ts: Option<&Timestamp>) -> i64 {
     }
 }
 
-pub fn page_size(v: &mut Violations, value: i32) {
-    v.check(value < 0, "page_size", "must not be negative");
-}
-
-/// The paths of an update mask, each known to `parse`.
-fn mask<F: Copy + PartialEq + 'static>(
-    v: &mut Violations,
-    mask: Option<&FieldMask>,
-    parse: impl Fn(&str) -> Option<&'static [F]>,
-) -> Vec<F> {
-    let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
-    if paths.is_empty() {
-        v.add(
-            "update_mask",
-            "is required: name the fields to change, or \"*\" for all",
-        );
-    }
-    let mut fields = Vec::new();
-    for path in paths {
-        match parse(path) {
-            Some(fs) => {
-                for f in fs {
-                    if !fields.contains(f) {
-                        fields.push(*f);
-                    }
-                }
-            }
-            None => v.add(
-                "update_mask",
-                format!("names {path:?}, which cannot be updated here"),
-            ),
-        }
+/// The fields of an `UpdateProposal` mask: the draft's fields (what `*`
+/// names) and `outcome.rationale`, which is named on its own.
+fn proposal_mask(v: &mut Violations, mask: Option<&FieldMask>) -> Vec<ProposalField> {
+    const RATIONALE: &str = "outcome.rationale";
+    let rationale = mask.is_some_and(|m| m.paths.iter().any(|p| p == RATIONALE));
+    let rest = mask.map(|m| FieldMask {
+        paths: m
+            .paths
+            .iter()
+            .filter(|p| *p != RATIONALE)
+            .cloned()
+            .collect(),
+    });
+    let mut fields = match &rest {
+        Some(r) if rationale && r.paths.is_empty() => Vec::new(),
+        _ => fields::update_mask(v, rest.as_ref(), &ProposalField::KNOWN),
+    };
+    if rationale {
+        fields.push(ProposalField::Rationale);
     }
     fields
 }
@@ -242,7 +221,7 @@ pub fn new_proposal(
         &mut v,
         "",
         &raw,
-        &ProposalField::DRAFT,
+        &ProposalField::KNOWN.map(|(_, f)| f),
         &|i| format!("options[{i}]"),
         now,
     );
@@ -265,13 +244,13 @@ pub fn new_proposal(
 /// A validated `UpdateProposal`.
 pub fn proposal_change(req: &pb::UpdateProposalRequest, now: i64) -> Result<ProposalChange, Error> {
     let mut v = Violations::new();
-    let fields = mask(&mut v, req.update_mask.as_ref(), ProposalField::parse);
+    let fields = proposal_mask(&mut v, req.update_mask.as_ref());
     let Some(p) = req.proposal.as_ref() else {
         v.add("proposal", "is required");
         return Err(Error::Invalid(v));
     };
     check_id(&mut v, "proposal.id", &p.id);
-    let expected_version = etag(&mut v, "proposal.etag", &p.etag);
+    let expected_version = fields::etag(&mut v, "proposal.etag", &p.etag);
     let raw = Raw {
         title: &p.title,
         background: &p.background,
@@ -418,7 +397,7 @@ pub fn new_action_item(
         owner: &req.owner_id,
         due: req.due_time.as_ref(),
     };
-    let mut n = item_values(&mut v, "", &raw, &ActionItemField::ALL, now);
+    let mut n = item_values(&mut v, "", &raw, &ActionItemField::all(), now);
     n.proposal_id = opt_id(&mut v, "proposal_id", &req.proposal_id);
     v.into_result()?;
     Ok(n)
@@ -430,13 +409,13 @@ pub fn action_item_change(
     now: i64,
 ) -> Result<ActionItemChange, Error> {
     let mut v = Violations::new();
-    let fields = mask(&mut v, req.update_mask.as_ref(), ActionItemField::parse);
+    let fields = fields::update_mask(&mut v, req.update_mask.as_ref(), &ActionItemField::KNOWN);
     let Some(a) = req.action_item.as_ref() else {
         v.add("action_item", "is required");
         return Err(Error::Invalid(v));
     };
     check_id(&mut v, "action_item.id", &a.id);
-    let expected_version = etag(&mut v, "action_item.etag", &a.etag);
+    let expected_version = fields::etag(&mut v, "action_item.etag", &a.etag);
     let raw = ItemRaw {
         title: &a.title,
         description: &a.description,

@@ -12,8 +12,8 @@ use concord_proto::decisions::v1 as pb;
 use serde_json::json;
 use sqlx::AnyConnection;
 
+use super::convert;
 use super::proposals::visible;
-use super::{convert, requests};
 use crate::domain::access::sees_sealed;
 use crate::domain::proposal::APPROVE;
 use crate::domain::{Choice, Proposal, REASON_MAX, Stage, tally};
@@ -226,7 +226,7 @@ pub async fn voters(
 ) -> Result<pb::ListEligibleVotersResponse, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "proposal_id", &req.proposal_id);
-    requests::page_size(&mut v, req.page_size);
+    concord_kit::fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let page = Page::parse(
         req.page_size,
@@ -255,7 +255,7 @@ pub async fn votes(
 ) -> Result<pb::ListVotesResponse, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "proposal_id", &req.proposal_id);
-    requests::page_size(&mut v, req.page_size);
+    concord_kit::fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let p = visible(s, who, &req.proposal_id).await?;
     let only = sealed_for(who, &p).then_some(who.subject.as_str());
