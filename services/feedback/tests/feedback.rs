@@ -2376,6 +2376,60 @@ async fn directory_outage(backend: Backend) {
     assert_eq!(entries.last().map(|e| e.author()), Some(Author::System));
 }
 
+async fn concurrent_work_on_one_item(backend: Backend) {
+    let s = Suite::start(backend).await;
+    let o = &s.org;
+    let item = s
+        .submit(&o.submitter, report_to(&o.it, "全楼断网"))
+        .await
+        .item
+        .expect("item");
+
+    // Two people accept at once: one wins, the other sees the new state.
+    let accept = |who: &Who| {
+        let req = by(
+            who,
+            AcceptFeedbackRequest {
+                id: item.id.clone(),
+                comment: "我来处理".into(),
+                etag: String::new(),
+            },
+        );
+        let mut c = s.c();
+        async move { c.accept_feedback(req).await }
+    };
+    let (a, b) = tokio::join!(accept(&o.it_head), accept(&o.admin));
+    assert!(a.is_ok() != b.is_ok(), "{a:?} {b:?}");
+    let loser = a.as_ref().err().or(b.as_ref().err()).expect("one fails");
+    assert_eq!(loser.code(), Code::FailedPrecondition, "{loser:?}");
+
+    // Twenty replies at once: all kept, numbered without gaps or repeats.
+    let replies = (0..20).map(|i| {
+        let req = by(
+            &o.it_head,
+            AddFeedbackReplyRequest {
+                id: item.id.clone(),
+                text: format!("进展 {i}"),
+                internal: i % 2 == 0,
+                ..Default::default()
+            },
+        );
+        let mut c = s.c();
+        async move { c.add_feedback_reply(req).await }
+    });
+    for r in futures::future::join_all(replies).await {
+        r.expect("reply");
+    }
+    let entries = s.timeline(&o.it_head, &item.id).await;
+    assert_eq!(entries.len(), 2 + 1 + 20);
+    let mut ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), entries.len());
+    let public = s.timeline(&o.submitter, &item.id).await;
+    assert_eq!(public.len(), 1 + 1 + 10);
+    assert_eq!(s.get(&o.admin, &item.id).await.etag, "22");
+}
+
 concord_kit::backend_tests!(
     routing_by_duties,
     closed_loop_with_an_owner,
@@ -2392,4 +2446,5 @@ concord_kit::backend_tests!(
     authorization_by_role,
     audit_trail,
     directory_outage,
+    concurrent_work_on_one_item,
 );
