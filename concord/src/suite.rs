@@ -27,6 +27,7 @@ pub const TARGETS: &[Target] = &[
     concord_directory::TARGET,
     concord_notices::TARGET,
     concord_emergency::TARGET,
+    concord_feedback::TARGET,
 ];
 
 /// Where listeners bind.
