@@ -11,11 +11,26 @@ use crate::error::Error;
 use crate::ids::new_id;
 use crate::page::Page;
 
-/// Records one change. Call it with the transaction that makes the change.
+/// Records one change by `actor`. Call it with the transaction that makes
+/// the change.
 pub async fn record(
     conn: &mut AnyConnection,
     now_ms: i64,
     actor: &Principal,
+    action: &str,
+    resource: &str,
+    detail: serde_json::Value,
+) -> Result<(), Error> {
+    record_as(conn, now_ms, &actor.subject, action, resource, detail).await
+}
+
+/// Records one change by an actor that is not a signed-in principal:
+/// `"anonymous"`, or the service itself (`"system:feedback"`) for what its
+/// timers do.
+pub async fn record_as(
+    conn: &mut AnyConnection,
+    now_ms: i64,
+    actor: &str,
     action: &str,
     resource: &str,
     detail: serde_json::Value,
@@ -25,7 +40,7 @@ pub async fn record(
     )
     .bind(new_id())
     .bind(now_ms)
-    .bind(&actor.subject)
+    .bind(actor)
     .bind(action)
     .bind(resource)
     .bind(detail.to_string())
