@@ -1024,7 +1024,51 @@ async fn consent_objection_holds_the_deadline(backend: Backend) {
     assert_eq!(v.stage, Stage::Voting as i32);
 }
 
+/// A department of 300: every member is a voter, each vote counts once, and
+/// the time to open and close the vote is printed (`--nocapture`).
+async fn a_large_electorate(backend: Backend) {
+    let s = Suite::start(backend).await;
+    let d = s.department("大型部门 Large", &s.org.root).await;
+    let mut people = Vec::new();
+    for i in 0..300 {
+        people.push(
+            s.person(&format!("员工{i:03} Staff {i}"), &d, &[Role::Member])
+                .await,
+        );
+    }
+    let mut req = s.draft(&[&d], VotingRule::TwoThirds, 60);
+    req.owning_department_id = d.clone();
+    let p = s.create(&s.org.admin, req).await;
+    s.advance_by(&s.org.admin, &p.id, Stage::Draft, "").await;
+    let started = std::time::Instant::now();
+    let v = s
+        .advance_by(&s.org.admin, &p.id, Stage::Consultation, "")
+        .await;
+    let open = started.elapsed();
+    assert_eq!(v.eligible_voters, 300);
+    let started = std::time::Instant::now();
+    for (i, who) in people.iter().enumerate().take(200) {
+        s.vote(who, &p.id, if i % 3 == 0 { "reject" } else { "approve" })
+            .await;
+    }
+    let per_vote = started.elapsed() / 200;
+    let started = std::time::Instant::now();
+    let closed = s.advance_by(&s.org.admin, &p.id, Stage::Voting, "").await;
+    let close = started.elapsed();
+    // 133 approve of 200: just under two thirds.
+    assert_eq!(result(&closed), rejected());
+    assert!(
+        closed
+            .outcome
+            .unwrap()
+            .explanation
+            .starts_with("two thirds: approve: 133, reject: 67")
+    );
+    eprintln!("300 voters: open {open:?}, a vote {per_vote:?}, close {close:?}");
+}
+
 concord_kit::backend_tests!(
+    a_large_electorate,
     simple_majority,
     two_thirds,
     unanimity,

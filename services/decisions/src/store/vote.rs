@@ -102,6 +102,7 @@ pub async fn voters(
 }
 
 /// Every voter id of a proposal.
+#[tracing::instrument(skip_all, fields(proposal_id = %proposal_id))]
 pub async fn voter_ids(conn: &mut AnyConnection, proposal_id: &str) -> Result<Vec<String>, Error> {
     Ok(
         sqlx::query_scalar("SELECT person_id FROM voter WHERE proposal_id = $1 ORDER BY person_id")
@@ -111,7 +112,8 @@ pub async fn voter_ids(conn: &mut AnyConnection, proposal_id: &str) -> Result<Ve
     )
 }
 
-/// How many voters hold `person_id`'s proxy.
+/// The voters whose proxy `person_id` holds.
+#[tracing::instrument(skip_all, fields(proposal_id = %proposal_id))]
 pub async fn proxies_held(
     conn: &mut AnyConnection,
     proposal_id: &str,
@@ -148,6 +150,7 @@ const VOTE_COLUMNS: &str =
     "proposal_id, voter_id, option_id, abstain, reason, cast_ms, updated_ms, changes";
 
 /// The vote of `voter_id`, if any.
+#[tracing::instrument(skip_all, fields(proposal_id = %proposal_id))]
 pub async fn get_vote(
     conn: &mut AnyConnection,
     proposal_id: &str,
@@ -191,6 +194,7 @@ pub async fn put_vote(conn: &mut AnyConnection, v: &Vote) -> Result<(), Error> {
 }
 
 /// Withdraws a vote (when its voter delegates).
+#[tracing::instrument(skip_all, fields(proposal_id = %proposal_id))]
 pub async fn delete_vote(
     conn: &mut AnyConnection,
     proposal_id: &str,
@@ -205,6 +209,7 @@ pub async fn delete_vote(
 }
 
 /// Votes ordered by voter id after `after`; only `only_voter`'s when given.
+#[tracing::instrument(skip_all, fields(proposal_id = %proposal_id))]
 pub async fn votes(
     conn: &mut AnyConnection,
     proposal_id: &str,
@@ -226,6 +231,7 @@ pub async fn votes(
 }
 
 /// Every ballot of a proposal, by voter.
+#[tracing::instrument(skip_all, fields(proposal_id = %proposal_id))]
 pub async fn ballots(
     conn: &mut AnyConnection,
     proposal_id: &str,
@@ -235,6 +241,7 @@ pub async fn ballots(
 }
 
 /// Every delegation of a proposal: delegator to delegate.
+#[tracing::instrument(skip_all, fields(proposal_id = %proposal_id))]
 pub async fn delegations(
     conn: &mut AnyConnection,
     proposal_id: &str,
@@ -275,6 +282,7 @@ pub async fn put_delegation(
 }
 
 /// Removes a delegation; `false` when there was none.
+#[tracing::instrument(skip_all, fields(proposal_id = %proposal_id))]
 pub async fn delete_delegation(
     conn: &mut AnyConnection,
     proposal_id: &str,
