@@ -2,4 +2,5 @@
 //! exactly as `concord serve` does.
 #![forbid(unsafe_code)]
 
+pub mod migrate;
 pub mod suite;

@@ -11,7 +11,11 @@ use concord_kit::config::{LogFormat, Settings};
 use serde::Serialize;
 
 #[derive(Parser)]
-#[command(name = "concord", version, about = "Concord: an organisation's administrative communication and collaboration")]
+#[command(
+    name = "concord",
+    version,
+    about = "Concord: an organisation's administrative communication and collaboration"
+)]
 struct Cli {
     /// A TOML file of settings (overridden by the environment and flags).
     #[arg(long, global = true, env = "CONCORD_CONFIG")]
@@ -55,6 +59,19 @@ enum Command {
         #[arg(long = "target", value_name = "NAME")]
         targets: Vec<String>,
     },
+    /// Apply the targets' database migrations (once per release), or wait
+    /// until they are applied.
+    Migrate {
+        /// A target to migrate (repeatable); every target by default.
+        #[arg(long = "target", value_name = "NAME")]
+        targets: Vec<String>,
+        /// Write nothing; wait until the migrations are applied.
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits, in seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout_secs: u64,
+    },
     /// Development tokens signed with this data directory's secret.
     Token {
         #[command(subcommand)]
@@ -92,9 +109,20 @@ fn main() -> std::process::ExitCode {
     };
     let result = match cli.command {
         Command::Serve { targets } => serve(settings, targets),
-        Command::Token { command: TokenCommand::Issue { subject, roles, department, hours } } => {
-            issue(&settings, &subject, &roles, department.as_deref(), hours)
-        }
+        Command::Migrate {
+            targets,
+            wait,
+            timeout_secs,
+        } => migrate(settings, targets, wait, timeout_secs),
+        Command::Token {
+            command:
+                TokenCommand::Issue {
+                    subject,
+                    roles,
+                    department,
+                    hours,
+                },
+        } => issue(&settings, &subject, &roles, department.as_deref(), hours),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -105,27 +133,74 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn issue(settings: &Settings, subject: &str, roles: &[String], department: Option<&str>, hours: u64) -> anyhow::Result<()> {
+fn issue(
+    settings: &Settings,
+    subject: &str,
+    roles: &[String],
+    department: Option<&str>,
+    hours: u64,
+) -> anyhow::Result<()> {
     let roles = roles
         .iter()
         .map(|r| parse_role(r).ok_or_else(|| anyhow::anyhow!("--role {r:?} is not one of admin, department_head, coordinator, member, auditor, service")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let secret = concord::suite::jwt_secret(settings)?;
-    let token = Issuer::new(&secret).issue(subject, &roles, department, Duration::from_secs(hours * 3600))?;
+    let token = Issuer::new(&secret).issue(
+        subject,
+        &roles,
+        department,
+        Duration::from_secs(hours * 3600),
+    )?;
     println!("{token}");
     Ok(())
 }
 
+fn migrate(
+    settings: Settings,
+    targets: Vec<String>,
+    wait: bool,
+    timeout_secs: u64,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let _telemetry = concord_kit::telemetry::init(&settings, "concord-migrate")?;
+        if wait {
+            concord::migrate::wait(&settings, &targets, Duration::from_secs(timeout_secs)).await
+        } else {
+            concord::migrate::apply(&settings, &targets).await
+        }
+    })
+}
+
 fn serve(settings: Settings, targets: Vec<String>) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let _telemetry = concord_kit::telemetry::init(&settings, "concord")?;
         let terminated = concord_kit::server::termination_signal();
-        let suite = concord::suite::start(&settings, &targets, concord::suite::Bind::Configured, None).await?;
+        let suite =
+            concord::suite::start(&settings, &targets, concord::suite::Bind::Configured, None)
+                .await?;
         let secret = concord::suite::jwt_secret(&settings)?;
-        let admin = Issuer::new(&secret).issue("bootstrap-admin", &[concord_proto::policy::v1::Role::Admin], None, Duration::from_secs(24 * 3600))?;
-        let backend = if settings.database_url.is_some() { "PostgreSQL".to_string() } else { format!("SQLite in {}", settings.data_dir.display()) };
-        let bus = if settings.redis_url.is_some() { "Redis" } else { "in-process bus" };
+        let admin = Issuer::new(&secret).issue(
+            "bootstrap-admin",
+            &[concord_proto::policy::v1::Role::Admin],
+            None,
+            Duration::from_secs(24 * 3600),
+        )?;
+        let backend = if settings.database_url.is_some() {
+            "PostgreSQL".to_string()
+        } else {
+            format!("SQLite in {}", settings.data_dir.display())
+        };
+        let bus = if settings.redis_url.is_some() {
+            "Redis"
+        } else {
+            "in-process bus"
+        };
         println!("Concord is running ({backend}, {bus})");
         for (name, addr) in &suite.addrs {
             println!("  {name:<10} {addr}");

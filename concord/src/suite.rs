@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use concord_kit::auth::{Issuer, Verifier};
-use concord_kit::clients::{Credentials, Upstreams};
-use concord_kit::period::OrgZone;
 use concord_kit::bus::{InProcessBus, RedisBus, SharedBus};
+use concord_kit::clients::{Credentials, Upstreams};
 use concord_kit::clock::{SharedClock, SystemClock};
 use concord_kit::config::Settings;
 use concord_kit::db::Location;
+use concord_kit::period::OrgZone;
 use concord_kit::server::Limits;
 use concord_kit::target::{Context, Target, closure};
 use secrecy::ExposeSecret;
@@ -28,6 +28,14 @@ pub const TARGETS: &[Target] = &[
     concord_notices::TARGET,
     concord_emergency::TARGET,
     concord_feedback::TARGET,
+];
+
+/// Each target's migrations, for `concord migrate`.
+pub const MIGRATIONS: &[(&str, concord_kit::db::Migrations)] = &[
+    ("directory", concord_directory::MIGRATIONS),
+    ("notices", concord_notices::MIGRATIONS),
+    ("emergency", concord_emergency::MIGRATIONS),
+    ("feedback", concord_feedback::MIGRATIONS),
 ];
 
 /// Where listeners bind.
@@ -81,7 +89,11 @@ pub fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     let path = settings.data_dir.join("jwt-secret");
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let existing = existing.trim();
-        anyhow::ensure!(existing.len() >= 32, "{} is too short; delete it to make a new one", path.display());
+        anyhow::ensure!(
+            existing.len() >= 32,
+            "{} is too short; delete it to make a new one",
+            path.display()
+        );
         return Ok(existing.as_bytes().to_vec());
     }
     std::fs::create_dir_all(&settings.data_dir)
@@ -106,7 +118,9 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut f = options.open(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
     f.write_all(contents.as_bytes())?;
     Ok(())
 }
@@ -118,7 +132,9 @@ pub fn location(settings: &Settings, name: &str) -> Location {
             url: url.expose_secret().to_string(),
             schema: name.to_string(),
         },
-        _ => Location::Sqlite { path: settings.data_dir.join(format!("{name}.db")) },
+        _ => Location::Sqlite {
+            path: settings.data_dir.join(format!("{name}.db")),
+        },
     }
 }
 
@@ -129,7 +145,18 @@ pub async fn start(
     bind: Bind,
     clock: Option<SharedClock>,
 ) -> anyhow::Result<RunningSuite> {
-    let targets = closure(TARGETS, wanted).map_err(anyhow::Error::msg)?;
+    let everything = wanted.is_empty() || wanted.iter().any(|w| w == "all");
+    // A needed target that runs elsewhere (its upstream is configured) is not
+    // started here; one named explicitly always is.
+    let targets: Vec<&Target> = closure(TARGETS, wanted)
+        .map_err(anyhow::Error::msg)?
+        .into_iter()
+        .filter(|t| {
+            everything
+                || wanted.iter().any(|w| w == t.name)
+                || !settings.upstreams.contains_key(t.name)
+        })
+        .collect();
     let secret = jwt_secret(settings)?;
     let verifier = Verifier::new(
         Some(&secret),
@@ -152,9 +179,17 @@ pub async fn start(
 
     let metrics_listener = TcpListener::bind((host, port(settings.metrics_port)))
         .await
-        .with_context(|| format!("binding the metrics port {} (CONCORD_METRICS_PORT)", settings.metrics_port))?;
+        .with_context(|| {
+            format!(
+                "binding the metrics port {} (CONCORD_METRICS_PORT)",
+                settings.metrics_port
+            )
+        })?;
     let metrics_addr = metrics_listener.local_addr()?;
-    tokio::spawn(concord_kit::metrics::serve_metrics(metrics_listener, shutdown.clone()));
+    tokio::spawn(concord_kit::metrics::serve_metrics(
+        metrics_listener,
+        shutdown.clone(),
+    ));
 
     // Bind every listener first, so each service knows where the others are.
     let mut listeners = Vec::new();
@@ -163,7 +198,9 @@ pub async fn start(
         // A base of 0 lets the system pick every port.
         let want_port = match settings.port_base {
             0 => 0,
-            base => base.checked_add(target.port_offset).context("CONCORD_PORT_BASE is too high")?,
+            base => base
+                .checked_add(target.port_offset)
+                .context("CONCORD_PORT_BASE is too high")?,
         };
         let listener = TcpListener::bind((host, port(want_port)))
             .await
@@ -203,8 +240,16 @@ pub async fn start(
             .with_context(|| format!("starting target {}", target.name))?;
         let (verifier, shutdown, name) = (verifier.clone(), shutdown.clone(), target.name);
         tasks.spawn(async move {
-            (name, concord_kit::server::serve(listener, service, verifier, limits, shutdown).await)
+            (
+                name,
+                concord_kit::server::serve(listener, service, verifier, limits, shutdown).await,
+            )
         });
     }
-    Ok(RunningSuite { addrs, metrics_addr, shutdown, tasks })
+    Ok(RunningSuite {
+        addrs,
+        metrics_addr,
+        shutdown,
+        tasks,
+    })
 }

@@ -1129,7 +1129,6 @@ async fn probes_and_metrics_answer_as_deployed_on_the_running_suite() {
 /// `CONCORD_UPSTREAMS__*` are (they run in their own pods, and migrate their
 /// own schemas). Ignored until the binary skips configured needs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "concord serve --target starts every need in-process even when CONCORD_UPSTREAMS__<NEED> is set"]
 async fn a_pod_runs_only_its_own_target() {
     concord_kit::testing::init_log();
     for target in concord::suite::TARGETS {

@@ -19,14 +19,20 @@ const DIRECTORY: &str = "concord.directory.v1.DirectoryService";
 fn settings(dir: &std::path::Path) -> Settings {
     Settings {
         data_dir: dir.to_path_buf(),
-        jwt_secret: Some(String::from_utf8(concord_kit::testing::TEST_SECRET.to_vec()).unwrap().into()),
+        jwt_secret: Some(
+            String::from_utf8(concord_kit::testing::TEST_SECRET.to_vec())
+                .unwrap()
+                .into(),
+        ),
         ..Settings::default()
     }
 }
 
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     out
@@ -36,25 +42,48 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
 async fn embedded_default_serves_health_reflection_and_metrics() {
     concord_kit::testing::init_log();
     let dir = tempfile::tempdir().unwrap();
-    let suite = concord::suite::start(&settings(dir.path()), &[], concord::suite::Bind::Ephemeral, None)
-        .await
-        .unwrap();
+    let suite = concord::suite::start(
+        &settings(dir.path()),
+        &[],
+        concord::suite::Bind::Ephemeral,
+        None,
+    )
+    .await
+    .unwrap();
     let addr = suite.addrs["directory"];
     let url = format!("http://{addr}");
     concord_kit::testing::wait_serving(&url, DIRECTORY).await;
-    assert!(dir.path().join("directory.db").exists(), "SQLite file in the data directory");
+    assert!(
+        dir.path().join("directory.db").exists(),
+        "SQLite file in the data directory"
+    );
 
     // Reflection lists the directory service (v1 and v1alpha).
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
-    let channel = tonic::transport::Endpoint::from_shared(url.clone()).unwrap().connect().await.unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     let mut reflection = ServerReflectionClient::new(channel.clone());
-    let request = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
-    let mut responses = reflection.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
-    let Some(Ok(response)) = responses.next().await else { panic!("no reflection answer") };
-    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else { panic!("not a service list") };
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(Ok(response)) = responses.next().await else {
+        panic!("no reflection answer")
+    };
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("not a service list")
+    };
     let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
     assert!(names.contains(&DIRECTORY), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
@@ -63,18 +92,36 @@ async fn embedded_default_serves_health_reflection_and_metrics() {
     let admin = token("admin-1", &[Role::Admin], None);
     let mut client = DirectoryServiceClient::new(channel);
     client
-        .create_department(with_token(CreateDepartmentRequest { name: "信息中心".into(), ..Default::default() }, &admin))
+        .create_department(with_token(
+            CreateDepartmentRequest {
+                name: "信息中心".into(),
+                ..Default::default()
+            },
+            &admin,
+        ))
         .await
         .unwrap();
     let denied = client
-        .create_department(with_token(CreateDepartmentRequest { name: "x".into(), ..Default::default() }, &token("m", &[Role::Member], None)))
+        .create_department(with_token(
+            CreateDepartmentRequest {
+                name: "x".into(),
+                ..Default::default()
+            },
+            &token("m", &[Role::Member], None),
+        ))
         .await
         .unwrap_err();
     assert_eq!(denied.code(), tonic::Code::PermissionDenied);
-    client.list_departments(with_token(ListDepartmentsRequest::default(), &admin)).await.unwrap();
+    client
+        .list_departments(with_token(ListDepartmentsRequest::default(), &admin))
+        .await
+        .unwrap();
 
     let metrics = http_get(suite.metrics_addr, "/metrics").await;
-    assert!(metrics.starts_with("HTTP/1.1 200") || metrics.starts_with("HTTP/1.0 200"), "{metrics}");
+    assert!(
+        metrics.starts_with("HTTP/1.1 200") || metrics.starts_with("HTTP/1.0 200"),
+        "{metrics}"
+    );
     for expected in [
         r#"grpc_server_handled_total{grpc_code="OK",grpc_method="CreateDepartment",grpc_service="concord.directory.v1.DirectoryService",grpc_type="unary"}"#,
         r#"grpc_server_handled_total{grpc_code="PermissionDenied",grpc_method="CreateDepartment",grpc_service="concord.directory.v1.DirectoryService",grpc_type="unary"}"#,
@@ -119,7 +166,9 @@ impl tower::Service<http::Request<tonic::body::Body>> for Slow {
 async fn shutdown_finishes_in_flight_calls_and_refuses_new_ones() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = concord_kit::target::Context {
-        location: concord_kit::db::Location::Sqlite { path: dir.path().join("directory.db") },
+        location: concord_kit::db::Location::Sqlite {
+            path: dir.path().join("directory.db"),
+        },
         clock: std::sync::Arc::new(concord_kit::clock::SystemClock),
         zone: Default::default(),
         bus: concord_kit::bus::InProcessBus::new(),
@@ -132,7 +181,10 @@ async fn shutdown_finishes_in_flight_calls_and_refuses_new_ones() {
         shutdown: Default::default(),
     };
     let service = (concord_directory::TARGET.start)(ctx).await.unwrap();
-    let slow = Service { routes: tonic::service::Routes::new(Slow(service.routes)), health_names: service.health_names };
+    let slow = Service {
+        routes: tonic::service::Routes::new(Slow(service.routes)),
+        health_names: service.health_names,
+    };
     let server = concord_kit::testing::spawn(slow, Limits::default()).await;
     let admin = token("admin-1", &[Role::Admin], None);
     let channel = server.channel().await;
@@ -144,7 +196,11 @@ async fn shutdown_finishes_in_flight_calls_and_refuses_new_ones() {
             tokio::spawn(async move {
                 client
                     .create_department(with_token(
-                        CreateDepartmentRequest { request_id: format!("r{i}"), name: format!("部门{i}"), ..Default::default() },
+                        CreateDepartmentRequest {
+                            request_id: format!("r{i}"),
+                            name: format!("部门{i}"),
+                            ..Default::default()
+                        },
                         &admin,
                     ))
                     .await
@@ -156,12 +212,21 @@ async fn shutdown_finishes_in_flight_calls_and_refuses_new_ones() {
     let stopping = tokio::spawn(server.stop());
 
     for call in calls {
-        let created = call.await.unwrap().expect("an in-flight call completes during shutdown");
+        let created = call
+            .await
+            .unwrap()
+            .expect("an in-flight call completes during shutdown");
         assert!(!created.into_inner().id.is_empty());
     }
     stopping.await.unwrap().unwrap();
     // The listener is closed: new connections are refused.
-    assert!(tonic::transport::Endpoint::from_shared(url).unwrap().connect().await.is_err());
+    assert!(
+        tonic::transport::Endpoint::from_shared(url)
+            .unwrap()
+            .connect()
+            .await
+            .is_err()
+    );
 }
 
 #[test]
@@ -191,7 +256,10 @@ fn sigterm_stops_the_binary_gracefully() {
     assert!(banner.contains("Concord is running (SQLite"), "{banner}");
     assert!(banner.contains("directory"), "{banner}");
     assert!(dir.path().join("jwt-secret").exists());
-    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -199,7 +267,10 @@ fn sigterm_stops_the_binary_gracefully() {
             assert!(status.success(), "exit status {status:?}");
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "did not stop within 20 s of SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "did not stop within 20 s of SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
