@@ -8,6 +8,8 @@
 //! ```sh
 //! cargo run --release -p concord-gateway --example throughput -- [concurrency] [seconds]
 //! ```
+//!
+//! `UPSTREAM_CONNECTIONS=n` sets the gateway's connections to the upstream.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -43,6 +45,12 @@ fn main() -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         tx.send(listener.local_addr().unwrap()).unwrap();
         let mut config = common::config_for(&upstream_url);
+        if let Some(n) = std::env::var("UPSTREAM_CONNECTIONS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+        {
+            config.connections_per_upstream = n;
+        }
         config.rate_limit = RateLimit::UNLIMITED;
         config.max_in_flight = 100_000;
         let shutdown = tokio_util::sync::CancellationToken::new();

@@ -145,7 +145,7 @@ impl RemotePool {
         let first = self.next.fetch_add(1, Ordering::Relaxed);
         let mut last_error = String::from("no connection (reconnecting)");
         let mut pending = Some(req);
-        let mut avoid = None;
+        let (mut avoid, mut failed) = (None, false);
         for attempt in 0..=self.slots.len() {
             let Some(req) = pending.take().or_else(|| replay.take()) else {
                 break;
@@ -156,6 +156,12 @@ impl RemotePool {
                     self.make_room(first + attempt, avoid, least, connecting)
                         .await
                 }
+                // A call after a connection failure may wait for the
+                // reconnect; a first attempt fails fast.
+                Choice::Down if failed => match self.reconnected(first + attempt).await {
+                    Some(i) => i,
+                    None => break,
+                },
                 Choice::Down => break,
             };
             let slot = &self.slots[index];
@@ -178,6 +184,7 @@ impl RemotePool {
                     return Ok((res, stream));
                 }
                 Err(mut e) => {
+                    failed = true;
                     last_error = e.error().to_string();
                     pending = e.take_message();
                     avoid = Some(index);
@@ -241,6 +248,20 @@ impl RemotePool {
         match self.choose(start, avoid) {
             Choice::Ready(i) => i,
             _ => least,
+        }
+    }
+
+    /// Waits up to the connect timeout for a connection to come up.
+    async fn reconnected(&self, start: usize) -> Option<usize> {
+        let changed = self.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        if let Choice::Down = self.choose(start, None) {
+            let _ = tokio::time::timeout(self.connect_timeout, changed).await;
+        }
+        match self.choose(start, None) {
+            Choice::Ready(i) | Choice::Full { least: i, .. } => Some(i),
+            Choice::Down => None,
         }
     }
 

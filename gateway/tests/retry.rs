@@ -87,19 +87,28 @@ async fn pump(
     back.abort();
 }
 
-async fn setup() -> (Upstreams, CuttingProxy, Gateway) {
+async fn setup(connections: usize) -> (Upstreams, CuttingProxy, Gateway) {
     let up = spawn_upstream().await;
     let proxy = CuttingProxy::start(up.server.addr).await;
     let mut config = config_for(&format!("http://{}", proxy.addr));
-    config.connections_per_upstream = 2;
+    config.connections_per_upstream = connections;
     config.health_interval = Duration::from_secs(60);
     let gw = spawn_gateway(config, Some(DIRECTORY)).await;
     (up, proxy, gw)
 }
 
 #[tokio::test]
-async fn a_safe_read_is_sent_again_once_when_its_connection_breaks() {
-    let (up, proxy, gw) = setup().await;
+async fn a_safe_read_is_sent_again_once_on_the_other_connection() {
+    safe_read_is_sent_again(2).await;
+}
+
+#[tokio::test]
+async fn a_safe_read_is_sent_again_once_on_the_reconnected_connection() {
+    safe_read_is_sent_again(1).await;
+}
+
+async fn safe_read_is_sent_again(connections: usize) {
+    let (up, proxy, gw) = setup(connections).await;
     let mut client = DirectoryServiceClient::new(gw.channel().await);
     let member = token("p-member", &[Role::Member], None);
 
@@ -123,7 +132,7 @@ async fn a_safe_read_is_sent_again_once_when_its_connection_breaks() {
 
 #[tokio::test]
 async fn a_write_is_never_sent_again() {
-    let (up, proxy, gw) = setup().await;
+    let (up, proxy, gw) = setup(2).await;
     let mut client = DirectoryServiceClient::new(gw.channel().await);
     let admin = token("p-admin", &[Role::Admin], None);
     let create = || {
