@@ -177,7 +177,9 @@ impl DueHandler for ItemDue {
         let s = &self.0;
         let now = s.now();
         let mut tx = s.db.begin().await?;
-        let Some(mut item) = store::action_item::get(&mut tx, &a.subject).await? else {
+        let Some(mut item) =
+            store::action_item::get(&mut tx, &a.subject, s.db.for_update()).await?
+        else {
             return Ok(());
         };
         if item.overdue || !item.is_overdue_at(now) {

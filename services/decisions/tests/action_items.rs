@@ -1178,14 +1178,9 @@ async fn outcomes_are_told_to_informed_departments(backend: Backend) {
     s.advance_by(&o.it_head, &p.id, Stage::Voting, "方便各部门周末前汇总")
         .await;
     // The first attempt fails; the retry a second later delivers.
-    eventually(|| async {
-        let h = s.actions(&p.id).await;
-        (!h.contains(&"proposal.informed".to_string()) && recorded(&recorder).is_empty())
-            .then_some(())
-    })
-    .await;
-    s.advance(1_001);
-    let informed = eventually(|| async {
+    eventually(|| async { recorder.failures.lock().unwrap().is_empty().then_some(()) }).await;
+    assert!(recorded(&recorder).is_empty());
+    let informed = eventually_advancing(&s, 1_001, || async {
         let p = s.get(&p.id).await;
         p.outcome.filter(|o| !o.notice_id.is_empty())
     })
@@ -1237,11 +1232,7 @@ async fn outcomes_are_told_to_informed_departments(backend: Backend) {
     });
     let q = s.voting(&o.it_head, req).await;
     s.advance_by(&o.it_head, &q.id, Stage::Voting, "").await;
-    for _ in 0..3 {
-        s.advance(5_000);
-        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-    }
-    let failed = eventually(|| async {
+    let failed = eventually_advancing(&s, 5_000, || async {
         s.history(&o.admin, &q.id)
             .await
             .into_iter()

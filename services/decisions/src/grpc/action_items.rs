@@ -139,7 +139,7 @@ pub async fn get(s: &Decisions, req: &pb::GetActionItemRequest) -> Result<pb::Ac
     let mut v = Violations::new();
     check_id(&mut v, "id", &req.id);
     v.into_result()?;
-    let item = store::action_item::get(&mut *s.conn().await?, &req.id)
+    let item = store::action_item::get(&mut *s.conn().await?, &req.id, "")
         .await?
         .ok_or_else(|| Error::not_found(KIND, &req.id))?;
     Ok(convert::action_item(&item, s.now()))
@@ -219,7 +219,7 @@ pub async fn update(
         false => None,
     };
     let mut tx = s.db.begin().await?;
-    let before = store::action_item::get(&mut tx, &change.id)
+    let before = store::action_item::get(&mut tx, &change.id, s.db.for_update())
         .await?
         .ok_or_else(|| Error::not_found(KIND, &change.id))?;
     concord_kit::fields::check_etag(KIND, change.expected_version, before.version)?;
@@ -291,7 +291,7 @@ pub async fn report(
     if let Some(done) = replay::<pb::ReportProgressResponse>(&mut tx, key.as_ref(), now).await? {
         return Ok(done);
     }
-    let mut item = store::action_item::get(&mut tx, &req.action_item_id)
+    let mut item = store::action_item::get(&mut tx, &req.action_item_id, s.db.for_update())
         .await?
         .ok_or_else(|| Error::not_found(KIND, &req.action_item_id))?;
     if !may_note(who, &item) {
@@ -373,7 +373,7 @@ pub async fn notes(
         &format!("notes|{}", req.action_item_id),
     )?;
     let mut conn = s.conn().await?;
-    store::action_item::get(&mut conn, &req.action_item_id)
+    store::action_item::get(&mut conn, &req.action_item_id, "")
         .await?
         .ok_or_else(|| Error::not_found(KIND, &req.action_item_id))?;
     let rows = store::action_item::notes(

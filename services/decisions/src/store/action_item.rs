@@ -66,11 +66,16 @@ async fn with_support(
     Ok(items)
 }
 
-/// The item with `id`, if any.
+/// The item with `id`, if any; `lock` is `Db::for_update()` inside a
+/// transaction that changes it, else "".
 #[tracing::instrument(skip_all, fields(action_item_id = %id))]
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<ActionItem>, Error> {
+pub async fn get(
+    conn: &mut AnyConnection,
+    id: &str,
+    lock: &str,
+) -> Result<Option<ActionItem>, Error> {
     let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM action_item WHERE id = $1"
+        "SELECT {COLUMNS} FROM action_item WHERE id = $1{lock}"
     )))
     .bind(id)
     .fetch_optional(&mut *conn)

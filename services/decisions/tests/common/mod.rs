@@ -559,3 +559,20 @@ pub fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
         paths: paths.iter().map(|p| p.to_string()).collect(),
     })
 }
+
+/// Retries `check`, moving the suite's clock by `step_ms` between tries: a
+/// failed due action is retried after a backoff on the service's clock.
+pub async fn eventually_advancing<T, F, Fut>(s: &Suite, step_ms: i64, check: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        s.advance(step_ms);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("condition not reached in time");
+}
