@@ -1149,7 +1149,214 @@ async fn audit_trail_of_a_whole_life(backend: Backend) {
     assert_eq!(ids, events.iter().map(|e| e.id.clone()).collect::<Vec<_>>());
 }
 
+/// Every read of a proposal, by role: drafts for the proposer, the owning
+/// head, admins and auditors; later stages for everybody signed in.
+async fn reads_by_role(backend: Backend) {
+    let s = Suite::start(backend).await;
+    let o = &s.org;
+    let zhang = &o.it_members[0];
+    let draft = s
+        .create(zhang, s.draft(&[&o.it], VotingRule::SimpleMajority, 0))
+        .await;
+    let open = s
+        .voting(zhang, s.draft(&[&o.it], VotingRule::SimpleMajority, 0))
+        .await;
+    async fn reads(s: &Suite, who: Option<&Caller>, id: &str) -> Vec<(&'static str, Code)> {
+        fn req<T>(who: Option<&Caller>, m: T) -> tonic::Request<T> {
+            match who {
+                Some(w) => w.req(m),
+                None => tonic::Request::new(m),
+            }
+        }
+        let code = |r: Result<(), tonic::Status>| r.err().map_or(Code::Ok, |e| e.code());
+        let mut p = s.p();
+        let id = id.to_string();
+        vec![
+            (
+                "GetProposal",
+                code(
+                    p.get_proposal(req(who, GetProposalRequest { id: id.clone() }))
+                        .await
+                        .map(drop),
+                ),
+            ),
+            (
+                "ListComments",
+                code(
+                    p.list_comments(req(
+                        who,
+                        ListCommentsRequest {
+                            proposal_id: id.clone(),
+                            ..Default::default()
+                        },
+                    ))
+                    .await
+                    .map(drop),
+                ),
+            ),
+            (
+                "ListEligibleVoters",
+                code(
+                    p.list_eligible_voters(req(
+                        who,
+                        ListEligibleVotersRequest {
+                            proposal_id: id.clone(),
+                            ..Default::default()
+                        },
+                    ))
+                    .await
+                    .map(drop),
+                ),
+            ),
+            (
+                "ListVotes",
+                code(
+                    p.list_votes(req(
+                        who,
+                        ListVotesRequest {
+                            proposal_id: id.clone(),
+                            ..Default::default()
+                        },
+                    ))
+                    .await
+                    .map(drop),
+                ),
+            ),
+            (
+                "ListProposalHistory",
+                code(
+                    p.list_proposal_history(req(
+                        who,
+                        ListProposalHistoryRequest {
+                            proposal_id: id.clone(),
+                            ..Default::default()
+                        },
+                    ))
+                    .await
+                    .map(drop),
+                ),
+            ),
+        ]
+    }
+    let all = |c: Code| -> Vec<(&'static str, Code)> {
+        [
+            "GetProposal",
+            "ListComments",
+            "ListEligibleVoters",
+            "ListVotes",
+            "ListProposalHistory",
+        ]
+        .into_iter()
+        .map(|m| (m, c))
+        .collect()
+    };
+    for who in [zhang, &o.it_head, &o.admin, &o.auditor] {
+        assert_eq!(
+            reads(&s, Some(who), &draft.id).await,
+            all(Code::Ok),
+            "{}",
+            who.id
+        );
+    }
+    for who in [
+        &o.it_members[1],
+        &o.logistics_head,
+        &o.coordinator,
+        &o.service,
+    ] {
+        assert_eq!(
+            reads(&s, Some(who), &draft.id).await,
+            all(Code::PermissionDenied),
+            "{}",
+            who.id
+        );
+    }
+    for who in [
+        &o.it_members[1],
+        &o.logistics_head,
+        &o.coordinator,
+        &o.service,
+        &o.auditor,
+        &o.finance_member,
+    ] {
+        assert_eq!(
+            reads(&s, Some(who), &open.id).await,
+            all(Code::Ok),
+            "{}",
+            who.id
+        );
+    }
+    assert_eq!(reads(&s, None, &open.id).await, all(Code::Unauthenticated));
+    // Lists leave out the drafts the caller may not see.
+    let seen = s
+        .p()
+        .list_proposals(o.service.req(ListProposalsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .proposals;
+    assert_eq!(
+        seen.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+        vec![open.id.clone()]
+    );
+    let auditor = s
+        .p()
+        .list_proposals(o.auditor.req(ListProposalsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .proposals;
+    assert_eq!(auditor.len(), 2);
+    fails(
+        s.p()
+            .list_proposals(tonic::Request::new(ListProposalsRequest::default()))
+            .await,
+        Code::Unauthenticated,
+    );
+    // Comments: people, not auditors or services.
+    for who in [&o.auditor, &o.service] {
+        let r = s
+            .p()
+            .create_comment(who.req(CreateCommentRequest {
+                proposal_id: open.id.clone(),
+                stance: Stance::Support as i32,
+                body: "x".into(),
+                ..Default::default()
+            }))
+            .await;
+        fails(r, Code::PermissionDenied);
+    }
+    for who in [
+        &o.coordinator,
+        &o.finance_member,
+        &o.logistics_head,
+        &o.admin,
+    ] {
+        s.p()
+            .create_comment(who.req(CreateCommentRequest {
+                proposal_id: open.id.clone(),
+                stance: Stance::Concern as i32,
+                body: "意见 A view".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+    }
+    // Updates: policy refuses auditors and services outright.
+    for who in [&o.auditor, &o.service] {
+        let r = s
+            .p()
+            .update_proposal(who.req(UpdateProposalRequest {
+                proposal: Some(draft.clone()),
+                update_mask: mask(&["title"]),
+            }))
+            .await;
+        fails(r, Code::PermissionDenied);
+    }
+}
+
 concord_kit::backend_tests!(
+    reads_by_role,
     create_read_and_list,
     idempotent_creates,
     the_staged_flow_in_order,
