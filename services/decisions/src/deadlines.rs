@@ -48,6 +48,7 @@ struct ConsultationEnd(Decisions);
 
 #[async_trait::async_trait]
 impl DueHandler for ConsultationEnd {
+    #[tracing::instrument(skip_all, fields(proposal_id = %a.subject, attempt = a.attempt))]
     async fn run(&self, a: &DueAction) -> Result<(), Error> {
         let r = flow::open_voting(&self.0, Mover::Deadline, &a.subject).await;
         settle(&a.kind, &a.subject, r)
@@ -58,6 +59,7 @@ struct VotingEnd(Decisions);
 
 #[async_trait::async_trait]
 impl DueHandler for VotingEnd {
+    #[tracing::instrument(skip_all, fields(proposal_id = %a.subject, attempt = a.attempt))]
     async fn run(&self, a: &DueAction) -> Result<(), Error> {
         let r = flow::close_voting(&self.0, Mover::Deadline, &a.subject, String::new()).await;
         settle(&a.kind, &a.subject, r)
@@ -104,6 +106,7 @@ struct Inform(Decisions);
 
 #[async_trait::async_trait]
 impl DueHandler for Inform {
+    #[tracing::instrument(skip_all, fields(proposal_id = %a.subject, attempt = a.attempt))]
     async fn run(&self, a: &DueAction) -> Result<(), Error> {
         let s = &self.0;
         let id = &a.subject;
@@ -173,6 +176,7 @@ struct ItemDue(Decisions);
 
 #[async_trait::async_trait]
 impl DueHandler for ItemDue {
+    #[tracing::instrument(skip_all, fields(action_item_id = %a.subject, attempt = a.attempt))]
     async fn run(&self, a: &DueAction) -> Result<(), Error> {
         let s = &self.0;
         let now = s.now();
