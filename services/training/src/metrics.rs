@@ -99,7 +99,10 @@ pub fn compliance(c: &store::compliance::Compliance) {
     METRICS
         .compliance
         .with_label_values(&[c.plan_id.as_str(), c.department_id.as_str()])
-        .set(crate::domain::stats::ratio(c.completed_by_deadline, c.required));
+        .set(crate::domain::stats::ratio(
+            c.completed_by_deadline,
+            c.required,
+        ));
 }
 
 /// Removes a cancelled plan's gauge.

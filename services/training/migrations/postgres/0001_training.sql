@@ -67,7 +67,8 @@ CREATE TABLE training_enrolment (
     person_id TEXT NOT NULL,
     department_id TEXT NOT NULL,
     status TEXT NOT NULL,
-    -- Waiting-list order: a fresh UUIDv7 on every (re-)enrolment.
+    -- Waiting-list order: a per-plan counter, drawn anew on every
+    -- (re-)enrolment under the plan's lock.
     queue_key TEXT NOT NULL,
     enrol_ms BIGINT NOT NULL,
     seat_ms BIGINT,

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use super::hours;
 use super::enrolment::score_points;
+use super::hours;
 
 /// The figures of one department, or of all together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,7 +33,10 @@ impl Figures {
 
     /// Completed by the deadline / required; 0 when nothing was required.
     pub fn compliance_rate(&self) -> f64 {
-        ratio(self.mandatory_completed_by_deadline, self.mandatory_required)
+        ratio(
+            self.mandatory_completed_by_deadline,
+            self.mandatory_required,
+        )
     }
 
     /// Mean of the scored certificates; 0 when none carries a score.

@@ -45,7 +45,9 @@ pub async fn record(
     let plan = load(t, &req.plan_id).await?;
     t.ensure_planner(who, &plan).await?;
     if plan.state != PlanState::Published {
-        return Err(Error::precondition("attendance is recorded only for a published training"));
+        return Err(Error::precondition(
+            "attendance is recorded only for a published training",
+        ));
     }
     let session = plans::session(&mut *t.conn().await?, &plan.id, &req.session_id)
         .await?
@@ -87,7 +89,15 @@ pub async fn record(
     let detail = json!({
         "session_id": session.id, "present": present, "absent": marks.len() - present,
     });
-    audit::record(&mut tx, now, who, "attendance.record", &resource("plans", &plan.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "attendance.record",
+        &resource("plans", &plan.id),
+        detail,
+    )
+    .await?;
     let out = db::list(&mut tx, &plan.id, Some(&session.id)).await?;
     tx.commit().await?;
     for d in &newly_present {
@@ -117,7 +127,10 @@ pub async fn list(
     if let Some(s) = session
         && !plan.content.sessions.iter().any(|x| x.id == s)
     {
-        return Err(concord_kit::invalid("session_id", "is not a session of this training"));
+        return Err(concord_kit::invalid(
+            "session_id",
+            "is not a session of this training",
+        ));
     }
     let rows = db::list(&mut *t.conn().await?, &plan.id, session).await?;
     Ok(pb::ListAttendanceResponse {

@@ -46,7 +46,9 @@ pub async fn complete(
         Status::Enrolled => {}
         Status::Completed => return Err(Error::precondition("already completed")),
         Status::Waitlisted | Status::Cancelled => {
-            return Err(Error::precondition("only a person holding a seat can complete"));
+            return Err(Error::precondition(
+                "only a person holding a seat can complete",
+            ));
         }
     }
 
@@ -61,13 +63,23 @@ pub async fn complete(
         issued_by: who.subject.clone(),
     };
     if !db::complete(&mut tx, &e.id, &c).await? {
-        return Err(Error::precondition("the enrolment changed meanwhile; read it again"));
+        return Err(Error::precondition(
+            "the enrolment changed meanwhile; read it again",
+        ));
     }
     let detail = json!({
         "plan_id": plan.id, "person_id": e.person_id,
         "certificate_number": c.certificate_number, "assessment_score": req.assessment_score,
     });
-    audit::record(&mut tx, now, who, "enrolment.complete", &resource("enrolments", &e.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "enrolment.complete",
+        &resource("enrolments", &e.id),
+        detail,
+    )
+    .await?;
     let done = db::get(&mut tx, &e.id)
         .await?
         .ok_or_else(|| Error::not_found("enrolment", &e.id))?;
@@ -96,10 +108,16 @@ pub async fn get_record(
     v.into_result()?;
     let not_found = || Error::not_found("completion record", number);
     let mut conn = t.conn().await?;
-    let e = db::by_certificate(&mut conn, number).await?.ok_or_else(not_found)?;
-    let plan = plans::get(&mut conn, &e.plan_id).await?.ok_or_else(not_found)?;
+    let e = db::by_certificate(&mut conn, number)
+        .await?
+        .ok_or_else(not_found)?;
+    let plan = plans::get(&mut conn, &e.plan_id)
+        .await?
+        .ok_or_else(not_found)?;
     drop(conn);
-    if !t.reads_person(who, &e.person_id, Some(&e.department_id)).await?
+    if !t
+        .reads_person(who, &e.person_id, Some(&e.department_id))
+        .await?
         && !t.plans_for(who, &plan.department_id).await?
     {
         return Err(Error::denied(
@@ -135,14 +153,26 @@ pub async fn list_records(
         ));
     }
     let mut conn = t.conn().await?;
-    let rows = db::completions_of(&mut conn, person_id, page.after.as_deref(), page.fetch_limit()).await?;
+    let rows = db::completions_of(
+        &mut conn,
+        person_id,
+        page.after.as_deref(),
+        page.fetch_limit(),
+    )
+    .await?;
     let (rows, next_page_token) = page.finish(rows, |e| {
-        let number = e.completion.as_ref().map(|c| c.certificate_number.as_str()).unwrap_or_default();
+        let number = e
+            .completion
+            .as_ref()
+            .map(|c| c.certificate_number.as_str())
+            .unwrap_or_default();
         crate::store::key_cursor(number)
     });
     let mut records = Vec::with_capacity(rows.len());
     for e in &rows {
-        let Some(plan) = plans::get(&mut conn, &e.plan_id).await? else { continue };
+        let Some(plan) = plans::get(&mut conn, &e.plan_id).await? else {
+            continue;
+        };
         let hours = attendance::attended_ms(&mut conn, &plan.id, &e.person_id).await?;
         records.extend(convert::record(e, &plan, hours));
     }

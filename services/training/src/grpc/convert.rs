@@ -310,7 +310,11 @@ pub fn attendance(m: &Mark) -> pb::Attendance {
     }
 }
 
-pub fn incomplete(i: &Incomplete, deadline_ms: Option<Millis>, now: Millis) -> pb::IncompletePerson {
+pub fn incomplete(
+    i: &Incomplete,
+    deadline_ms: Option<Millis>,
+    now: Millis,
+) -> pb::IncompletePerson {
     pb::IncompletePerson {
         person_id: i.person_id.clone(),
         department_id: i.department_id.clone(),
@@ -394,7 +398,10 @@ pub fn progress(u: &dev::ProgressUpdate) -> pb::ProgressUpdate {
         goal_id: u.goal_id.clone(),
         author_id: u.author_id.clone(),
         text: u.text.clone(),
-        goal_status: u.goal_status.map(|s| goal_status(s) as i32).unwrap_or_default(),
+        goal_status: u
+            .goal_status
+            .map(|s| goal_status(s) as i32)
+            .unwrap_or_default(),
         create_time: Some(to_timestamp(u.created_ms)),
     }
 }

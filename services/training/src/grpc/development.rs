@@ -12,9 +12,7 @@ use serde_json::json;
 
 use super::{Training, convert, resource};
 use crate::domain::access::{self, Reach};
-use crate::domain::development::{
-    self as dev, DevelopmentPlan, Goal, GoalStatus, PlanField,
-};
+use crate::domain::development::{self as dev, DevelopmentPlan, Goal, GoalStatus, PlanField};
 use crate::store::{self, development as db};
 
 const KIND: &str = "development plan";
@@ -97,12 +95,20 @@ pub(super) async fn load(t: &Training, id: &str) -> Result<(DevelopmentPlan, Vec
 }
 
 /// Checks a mentor: an existing person other than the plan's person.
-async fn check_mentor(t: &Training, field: &str, mentor_id: &str, person_id: &str) -> Result<(), Error> {
+async fn check_mentor(
+    t: &Training,
+    field: &str,
+    mentor_id: &str,
+    person_id: &str,
+) -> Result<(), Error> {
     if mentor_id.is_empty() {
         return Ok(());
     }
     if mentor_id == person_id {
-        return Err(concord_kit::invalid(field, "cannot be the person themselves"));
+        return Err(concord_kit::invalid(
+            field,
+            "cannot be the person themselves",
+        ));
     }
     match t.org.person(mentor_id).await? {
         Some(_) => Ok(()),
@@ -121,7 +127,12 @@ pub async fn create(
     check_opt_id(&mut v, "person_id", &req.person_id);
     check_text(&mut v, "title", &req.title, dev::TITLE_MAX);
     check_opt_id(&mut v, "mentor_id", &req.mentor_id);
-    check_opt_text(&mut v, "career_path", &req.career_path, dev::CAREER_PATH_MAX);
+    check_opt_text(
+        &mut v,
+        "career_path",
+        &req.career_path,
+        dev::CAREER_PATH_MAX,
+    );
     if req.goals.len() > dev::GOALS_MAX {
         v.add("goals", format!("at most {} goals", dev::GOALS_MAX));
     }
@@ -142,7 +153,11 @@ pub async fn create(
         }
         None => return Err(concord_kit::invalid("person_id", "names no person")),
     };
-    if person_id != who.subject && !t.covers(&access::developing(who), &person.department_id).await? {
+    if person_id != who.subject
+        && !t
+            .covers(&access::developing(who), &person.department_id)
+            .await?
+    {
         return Err(Error::denied(
             "a development plan is made by the person, a head of their department, or an admin",
         ));
@@ -182,10 +197,23 @@ pub async fn create(
         db::insert_goal(&mut tx, &goal).await?;
         stored.push(goal);
     }
-    stored.sort_by(|a, b| a.goal.target_date.cmp(&b.goal.target_date).then(a.id.cmp(&b.id)));
-    let detail = json!({ "person_id": p.person_id, "mentor_id": p.mentor_id, "goals": stored.len() });
-    audit::record(&mut tx, now, who, "development_plan.create", &resource("development-plans", &p.id), detail)
-        .await?;
+    stored.sort_by(|a, b| {
+        a.goal
+            .target_date
+            .cmp(&b.goal.target_date)
+            .then(a.id.cmp(&b.id))
+    });
+    let detail =
+        json!({ "person_id": p.person_id, "mentor_id": p.mentor_id, "goals": stored.len() });
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "development_plan.create",
+        &resource("development-plans", &p.id),
+        detail,
+    )
+    .await?;
     let out = convert::development_plan(&p, &stored);
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
@@ -226,12 +254,20 @@ pub async fn list(
     v.into_result()?;
     let page = page.ok_or_else(|| concord_kit::invalid("page_token", "is not valid"))?;
     let departments = t
-        .scope(&Reach::Everywhere, "department_id", &req.department_id, req.include_sub_departments)
+        .scope(
+            &Reach::Everywhere,
+            "department_id",
+            &req.department_id,
+            req.include_sub_departments,
+        )
         .await?;
     let visible_to = if who.is_admin() || access::is_auditor(who) {
         None
     } else {
-        let heads = t.reach_set(&access::developing(who)).await?.unwrap_or_default();
+        let heads = t
+            .reach_set(&access::developing(who))
+            .await?
+            .unwrap_or_default();
         Some((who.subject.clone(), heads))
     };
     let filter = db::Filter {
@@ -240,7 +276,13 @@ pub async fn list(
         visible_to,
     };
     let mut conn = t.conn().await?;
-    let rows = db::list_plans(&mut conn, &filter, page.after.as_deref(), page.fetch_limit()).await?;
+    let rows = db::list_plans(
+        &mut conn,
+        &filter,
+        page.after.as_deref(),
+        page.fetch_limit(),
+    )
+    .await?;
     let (rows, next_page_token) = page.finish(rows, |p| store::key_cursor(&p.id));
     let ids: Vec<String> = rows.iter().map(|p| p.id.clone()).collect();
     let mut goals = db::goals_of(&mut conn, &ids).await?;
@@ -272,7 +314,12 @@ pub async fn update(
             PlanField::Title => check_text(&mut v, "plan.title", &given.title, dev::TITLE_MAX),
             PlanField::MentorId => check_opt_id(&mut v, "plan.mentor_id", &given.mentor_id),
             PlanField::CareerPath => {
-                check_opt_text(&mut v, "plan.career_path", &given.career_path, dev::CAREER_PATH_MAX);
+                check_opt_text(
+                    &mut v,
+                    "plan.career_path",
+                    &given.career_path,
+                    dev::CAREER_PATH_MAX,
+                );
             }
         }
     }
@@ -310,8 +357,15 @@ pub async fn update(
         .map(|(p, _)| *p)
         .collect();
     let detail = json!({ "fields": paths, "mentor_id": p.mentor_id });
-    audit::record(&mut tx, now, who, "development_plan.update", &resource("development-plans", &p.id), detail)
-        .await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "development_plan.update",
+        &resource("development-plans", &p.id),
+        detail,
+    )
+    .await?;
     let goals = db::goals_of(&mut tx, std::slice::from_ref(&p.id))
         .await?
         .remove(&p.id)

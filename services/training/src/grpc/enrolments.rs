@@ -30,7 +30,11 @@ pub(super) async fn render(
     plan: &Plan,
 ) -> Result<pb::Enrolment, Error> {
     let record = match &e.completion {
-        Some(_) => convert::record(e, plan, attendance::attended_ms(conn, &plan.id, &e.person_id).await?),
+        Some(_) => convert::record(
+            e,
+            plan,
+            attendance::attended_ms(conn, &plan.id, &e.person_id).await?,
+        ),
         None => None,
     };
     Ok(convert::enrolment(e, record))
@@ -88,7 +92,9 @@ pub async fn enrol(
         t.ensure_planner(who, &plan).await?;
     }
     if plan.state != PlanState::Published {
-        return Err(Error::precondition("the training is not open for enrolment"));
+        return Err(Error::precondition(
+            "the training is not open for enrolment",
+        ));
     }
     let Some(entry) = audience_department(t, &plan, &person_id).await? else {
         return Err(if for_self {
@@ -110,7 +116,9 @@ pub async fn enrol(
         .await?
         .ok_or_else(|| Error::not_found("training plan", &req.plan_id))?;
     if plan.state != PlanState::Published {
-        return Err(Error::precondition("the training is not open for enrolment"));
+        return Err(Error::precondition(
+            "the training is not open for enrolment",
+        ));
     }
     let department_id = match entry {
         Entry::Known(d) => d,
@@ -128,14 +136,25 @@ pub async fn enrol(
             e.status.as_str()
         )));
     }
-    let seated = seat_available(plan.content.capacity, db::seats_taken(&mut tx, &plan.id).await?);
+    let queue_key = db::next_queue_key(&mut tx, &plan.id).await?;
+    let seated = seat_available(
+        plan.content.capacity,
+        db::seats_taken(&mut tx, &plan.id).await?,
+    );
     let e = Enrolment {
-        id: existing.as_ref().map(|e| e.id.clone()).unwrap_or_else(new_id),
+        id: existing
+            .as_ref()
+            .map(|e| e.id.clone())
+            .unwrap_or_else(new_id),
         plan_id: plan.id.clone(),
         person_id: person_id.clone(),
         department_id,
-        status: if seated { Status::Enrolled } else { Status::Waitlisted },
-        queue_key: new_id(),
+        status: if seated {
+            Status::Enrolled
+        } else {
+            Status::Waitlisted
+        },
+        queue_key,
         enrol_ms: now,
         seat_ms: seated.then_some(now),
         cancel_ms: None,
@@ -148,8 +167,18 @@ pub async fn enrol(
         db::insert(&mut tx, &e).await?;
     }
     let detail = json!({ "plan_id": plan.id, "person_id": person_id, "status": e.status.as_str() });
-    audit::record(&mut tx, now, who, "enrolment.create", &resource("enrolments", &e.id), detail).await?;
-    let stored = db::get(&mut tx, &e.id).await?.ok_or_else(|| Error::not_found(KIND, &e.id))?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "enrolment.create",
+        &resource("enrolments", &e.id),
+        detail,
+    )
+    .await?;
+    let stored = db::get(&mut tx, &e.id)
+        .await?
+        .ok_or_else(|| Error::not_found(KIND, &e.id))?;
     let out = convert::enrolment(&stored, None);
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
@@ -182,7 +211,9 @@ pub async fn cancel(
     match e.status {
         Status::Cancelled => return render(&mut *t.conn().await?, &e, &plan).await,
         Status::Completed => {
-            return Err(Error::precondition("a completed training cannot be cancelled"));
+            return Err(Error::precondition(
+                "a completed training cannot be cancelled",
+            ));
         }
         Status::Enrolled | Status::Waitlisted => {}
     }
@@ -190,11 +221,15 @@ pub async fn cancel(
     let mut tx = t.db.begin().await?;
     plans::lock(&t.db, &mut tx, &plan.id).await?;
     if !db::cancel(&mut tx, &e.id, now).await? {
-        let now_is = db::get(&mut tx, &e.id).await?.ok_or_else(|| Error::not_found(KIND, &e.id))?;
+        let now_is = db::get(&mut tx, &e.id)
+            .await?
+            .ok_or_else(|| Error::not_found(KIND, &e.id))?;
         if now_is.status == Status::Cancelled {
             return render(&mut tx, &now_is, &plan).await;
         }
-        return Err(Error::precondition("a completed training cannot be cancelled"));
+        return Err(Error::precondition(
+            "a completed training cannot be cancelled",
+        ));
     }
     let plan = plans::get(&mut tx, &plan.id)
         .await?
@@ -211,12 +246,30 @@ pub async fn cancel(
         "plan_id": plan.id, "person_id": e.person_id, "was": e.status.as_str(),
         "reason": req.reason.trim(), "moved_up": moved_ids,
     });
-    audit::record(&mut tx, now, who, "enrolment.cancel", &resource("enrolments", &e.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "enrolment.cancel",
+        &resource("enrolments", &e.id),
+        detail,
+    )
+    .await?;
     for m in &moved {
         let detail = json!({ "plan_id": plan.id, "person_id": m.person_id });
-        audit::record(&mut tx, now, who, "enrolment.move_up", &resource("enrolments", &m.id), detail).await?;
+        audit::record(
+            &mut tx,
+            now,
+            who,
+            "enrolment.move_up",
+            &resource("enrolments", &m.id),
+            detail,
+        )
+        .await?;
     }
-    let done = db::get(&mut tx, &e.id).await?.ok_or_else(|| Error::not_found(KIND, &e.id))?;
+    let done = db::get(&mut tx, &e.id)
+        .await?
+        .ok_or_else(|| Error::not_found(KIND, &e.id))?;
     let out = render(&mut tx, &done, &plan).await?;
     tx.commit().await?;
     Ok(out)
@@ -239,7 +292,10 @@ pub async fn list(
     let page = v.absorb(Page::parse(
         req.page_size,
         &req.page_token,
-        &format!("enrolments|{}|{}|{}", req.plan_id, req.person_id, req.status),
+        &format!(
+            "enrolments|{}|{}|{}",
+            req.plan_id, req.person_id, req.status
+        ),
     ))?;
     v.into_result()?;
     let page = page.ok_or_else(|| concord_kit::invalid("page_token", "is not valid"))?;
@@ -260,7 +316,14 @@ pub async fn list(
         db::Of::Plan(req.plan_id.clone())
     };
     let mut conn = t.conn().await?;
-    let rows = db::list(&mut conn, &of, status, page.after.as_deref(), page.fetch_limit()).await?;
+    let rows = db::list(
+        &mut conn,
+        &of,
+        status,
+        page.after.as_deref(),
+        page.fetch_limit(),
+    )
+    .await?;
     let (rows, next_page_token) = page.finish(rows, |e| db::list_cursor(&of, e));
     let mut enrolments = Vec::with_capacity(rows.len());
     for e in &rows {

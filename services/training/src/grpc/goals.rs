@@ -22,7 +22,11 @@ fn may_not_change() -> Error {
     Error::denied("goals are set by the person, their department heads and admins")
 }
 
-pub async fn add(t: &Training, who: &Principal, req: &pb::AddGoalRequest) -> Result<pb::Goal, Error> {
+pub async fn add(
+    t: &Training,
+    who: &Principal,
+    req: &pb::AddGoalRequest,
+) -> Result<pb::Goal, Error> {
     let now = t.now();
     let mut v = Violations::new();
     check_request_id(&mut v, &req.request_id);
@@ -45,7 +49,10 @@ pub async fn add(t: &Training, who: &Principal, req: &pb::AddGoalRequest) -> Res
         return Err(may_not_change());
     }
     if goals.len() >= dev::GOALS_MAX {
-        return Err(Error::precondition(format!("a plan holds at most {} goals", dev::GOALS_MAX)));
+        return Err(Error::precondition(format!(
+            "a plan holds at most {} goals",
+            dev::GOALS_MAX
+        )));
     }
     let key = Key::new("AddGoal", &who.subject, &req.request_id);
     let mut tx = t.db.begin().await?;
@@ -62,8 +69,17 @@ pub async fn add(t: &Training, who: &Principal, req: &pb::AddGoalRequest) -> Res
         version: 1,
     };
     db::insert_goal(&mut tx, &g).await?;
-    let detail = json!({ "plan_id": plan.id, "title": g.goal.title, "target_date": g.goal.target_date });
-    audit::record(&mut tx, now, who, "goal.create", &resource("goals", &g.id), detail).await?;
+    let detail =
+        json!({ "plan_id": plan.id, "title": g.goal.title, "target_date": g.goal.target_date });
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "goal.create",
+        &resource("goals", &g.id),
+        detail,
+    )
+    .await?;
     let out = convert::goal(&g);
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
@@ -94,7 +110,9 @@ pub async fn update(
                 &given.description,
                 dev::GOAL_DESCRIPTION_MAX,
             ),
-            GoalField::TargetDate => check_date(&mut v, "goal.target_date", given.target_date.trim()),
+            GoalField::TargetDate => {
+                check_date(&mut v, "goal.target_date", given.target_date.trim())
+            }
             GoalField::Status => {
                 status = convert::opt_goal_status(&mut v, "goal.status", given.status);
                 if status.is_none() && given.status == 0 {
@@ -141,7 +159,15 @@ pub async fn update(
         .map(|(p, _)| *p)
         .collect();
     let detail = json!({ "plan_id": g.plan_id, "fields": paths, "status": g.status.as_str() });
-    audit::record(&mut tx, now, who, "goal.update", &resource("goals", &g.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "goal.update",
+        &resource("goals", &g.id),
+        detail,
+    )
+    .await?;
     tx.commit().await?;
     Ok(convert::goal(&g))
 }
@@ -169,7 +195,10 @@ pub async fn add_progress(
         ));
     }
     if !req.goal_id.is_empty() && !goals.iter().any(|g| g.id == req.goal_id) {
-        return Err(concord_kit::invalid("goal_id", "is not a goal of this plan"));
+        return Err(concord_kit::invalid(
+            "goal_id",
+            "is not a goal of this plan",
+        ));
     }
     let key = Key::new("AddProgressUpdate", &who.subject, &req.request_id);
     let mut tx = t.db.begin().await?;
@@ -202,8 +231,15 @@ pub async fn add_progress(
         "plan_id": plan.id, "goal_id": u.goal_id,
         "goal_status": status.map(GoalStatus::as_str),
     });
-    audit::record(&mut tx, now, who, "progress.create", &resource("development-plans", &plan.id), detail)
-        .await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "progress.create",
+        &resource("development-plans", &plan.id),
+        detail,
+    )
+    .await?;
     let out = convert::progress(&u);
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
@@ -221,7 +257,11 @@ async fn readable_page(
 ) -> Result<Page, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "plan_id", plan_id);
-    let page = v.absorb(Page::parse(page_size, page_token, &format!("{what}|{plan_id}")))?;
+    let page = v.absorb(Page::parse(
+        page_size,
+        page_token,
+        &format!("{what}|{plan_id}"),
+    ))?;
     v.into_result()?;
     let page = page.ok_or_else(|| concord_kit::invalid("page_token", "is not valid"))?;
     let (plan, _) = load(t, plan_id).await?;
@@ -238,7 +278,15 @@ pub async fn list_progress(
     who: &Principal,
     req: &pb::ListProgressUpdatesRequest,
 ) -> Result<pb::ListProgressUpdatesResponse, Error> {
-    let page = readable_page(t, who, "progress", &req.plan_id, req.page_size, &req.page_token).await?;
+    let page = readable_page(
+        t,
+        who,
+        "progress",
+        &req.plan_id,
+        req.page_size,
+        &req.page_token,
+    )
+    .await?;
     let rows = db::list_progress(
         &mut *t.conn().await?,
         &req.plan_id,
@@ -293,8 +341,15 @@ pub async fn review(
         return Err(Error::stale_etag("development plan"));
     }
     let detail = json!({ "review_id": r.id });
-    audit::record(&mut tx, now, who, "development_plan.review", &resource("development-plans", &plan.id), detail)
-        .await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "development_plan.review",
+        &resource("development-plans", &plan.id),
+        detail,
+    )
+    .await?;
     let out = convert::review(&r);
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
@@ -306,7 +361,15 @@ pub async fn list_reviews(
     who: &Principal,
     req: &pb::ListReviewsRequest,
 ) -> Result<pb::ListReviewsResponse, Error> {
-    let page = readable_page(t, who, "reviews", &req.plan_id, req.page_size, &req.page_token).await?;
+    let page = readable_page(
+        t,
+        who,
+        "reviews",
+        &req.plan_id,
+        req.page_size,
+        &req.page_token,
+    )
+    .await?;
     let rows = db::list_reviews(
         &mut *t.conn().await?,
         &req.plan_id,

@@ -23,7 +23,9 @@ use crate::store::{audience, compliance, plan as plans};
 fn ensure_mandatory(plan: &Plan) -> Result<i64, Error> {
     match (plan.content.mandatory, plan.content.deadline_ms, plan.state) {
         (true, Some(d), PlanState::Published) => Ok(d),
-        (true, _, PlanState::Draft) => Err(Error::precondition("the training is not published yet")),
+        (true, _, PlanState::Draft) => {
+            Err(Error::precondition("the training is not published yet"))
+        }
         (true, _, PlanState::Cancelled) => Err(Error::precondition("the training was cancelled")),
         _ => Err(Error::precondition("the training is not mandatory")),
     }
@@ -41,7 +43,10 @@ pub async fn list_incomplete(
     let page = v.absorb(Page::parse(
         req.page_size,
         &req.page_token,
-        &format!("incomplete|{}|{}|{}", req.plan_id, req.department_id, req.include_sub_departments),
+        &format!(
+            "incomplete|{}|{}|{}",
+            req.plan_id, req.department_id, req.include_sub_departments
+        ),
     ))?;
     v.into_result()?;
     let page = page.ok_or_else(|| concord_kit::invalid("page_token", "is not valid"))?;
@@ -59,7 +64,12 @@ pub async fn list_incomplete(
         ));
     }
     let departments = t
-        .scope(&reach, "department_id", &req.department_id, req.include_sub_departments)
+        .scope(
+            &reach,
+            "department_id",
+            &req.department_id,
+            req.include_sub_departments,
+        )
         .await?;
     let mut conn = t.conn().await?;
     let rows = audience::incomplete(
@@ -112,7 +122,15 @@ pub async fn remind(
     }
     let person_ids: Vec<String> = people.iter().map(|p| p.person_id.clone()).collect();
     let detail = json!({ "round_id": round, "reminded": person_ids.len() });
-    audit::record(&mut tx, now, who, "plan.remind", &resource("plans", &plan.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "plan.remind",
+        &resource("plans", &plan.id),
+        detail,
+    )
+    .await?;
     let out = pb::RemindIncompleteResponse {
         reminded: i32::try_from(person_ids.len()).unwrap_or(i32::MAX),
         person_ids,
@@ -131,7 +149,11 @@ pub async fn remind(
             remind_time: Some(to_timestamp(now)),
         };
         // The reminders are recorded; a lost publish only delays delivery.
-        if let Err(e) = t.bus.publish(REMINDER_TOPIC, event.encode_to_vec().into()).await {
+        if let Err(e) = t
+            .bus
+            .publish(REMINDER_TOPIC, event.encode_to_vec().into())
+            .await
+        {
             tracing::warn!(error = %e, plan_id = %plan.id, "reminder round not published");
         }
     }
@@ -153,7 +175,11 @@ pub async fn deadline_reached(t: &Training, plan_id: &str) -> Result<(), Error> 
     let Some(deadline) = p.content.deadline_ms else {
         return Ok(());
     };
-    if p.state != PlanState::Published || !p.content.mandatory || p.deadline_passed || deadline > now {
+    if p.state != PlanState::Published
+        || !p.content.mandatory
+        || p.deadline_passed
+        || deadline > now
+    {
         return Ok(());
     }
     let marked = audience::mark_non_compliant(&mut tx, plan_id, deadline).await?;
@@ -162,11 +188,20 @@ pub async fn deadline_reached(t: &Training, plan_id: &str) -> Result<(), Error> 
     p.version += 1;
     p.updated_ms = now;
     if !plans::update(&mut tx, &p, read).await? {
-        return Err(Error::Aborted("the plan changed while its deadline passed".into()));
+        return Err(Error::Aborted(
+            "the plan changed while its deadline passed".into(),
+        ));
     }
     let detail = json!({ "non_compliant": marked, "deadline_ms": deadline });
-    audit::record(&mut tx, now, &service_actor(), "plan.deadline", &resource("plans", plan_id), detail)
-        .await?;
+    audit::record(
+        &mut tx,
+        now,
+        &service_actor(),
+        "plan.deadline",
+        &resource("plans", plan_id),
+        detail,
+    )
+    .await?;
     let gauge = compliance::of(&mut tx, plan_id).await?;
     tx.commit().await?;
     if let Some(g) = gauge {

@@ -50,10 +50,16 @@ pub(super) async fn check_audience(
 }
 
 /// Fails unless `who` may plan for `department_id` (which must exist).
-async fn ensure_department(t: &Training, who: &Principal, department_id: &str) -> Result<(), Error> {
+async fn ensure_department(
+    t: &Training,
+    who: &Principal,
+    department_id: &str,
+) -> Result<(), Error> {
     let reach = access::planning(who);
     if reach == Reach::Nowhere {
-        return Err(Error::denied("only admins and department heads plan training"));
+        return Err(Error::denied(
+            "only admins and department heads plan training",
+        ));
     }
     if t.org.subtree(department_id).await?.is_none() {
         return Err(concord_kit::invalid("department_id", "names no department"));
@@ -121,7 +127,15 @@ pub async fn create(
         "department_id": p.department_id, "title": p.content.title,
         "sessions": p.content.sessions.len(), "mandatory": p.content.mandatory,
     });
-    audit::record(&mut tx, now, who, "plan.create", &resource("plans", &p.id), detail).await?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "plan.create",
+        &resource("plans", &p.id),
+        detail,
+    )
+    .await?;
     let out = convert::plan(&p);
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
@@ -175,18 +189,31 @@ pub async fn list(
         &req.page_token,
         &format!(
             "plans|{}|{}|{}|{}|{}",
-            req.department_id, req.include_sub_departments, req.state, req.mandatory_only, req.for_me
+            req.department_id,
+            req.include_sub_departments,
+            req.state,
+            req.mandatory_only,
+            req.for_me
         ),
     ))?;
     v.into_result()?;
     let page = page.ok_or_else(|| concord_kit::invalid("page_token", "is not valid"))?;
     let departments = t
-        .scope(&Reach::Everywhere, "department_id", &req.department_id, req.include_sub_departments)
+        .scope(
+            &Reach::Everywhere,
+            "department_id",
+            &req.department_id,
+            req.include_sub_departments,
+        )
         .await?;
     let drafts_of = if who.is_admin() || access::is_auditor(who) {
         None
     } else {
-        Some(t.reach_set(&access::planning(who)).await?.unwrap_or_default())
+        Some(
+            t.reach_set(&access::planning(who))
+                .await?
+                .unwrap_or_default(),
+        )
     };
     let filter = db::Filter {
         departments,
@@ -195,7 +222,13 @@ pub async fn list(
         audience_person: req.for_me.then(|| who.subject.clone()),
         drafts_of,
     };
-    let rows = db::list(&mut *t.conn().await?, &filter, page.after.as_deref(), page.fetch_limit()).await?;
+    let rows = db::list(
+        &mut *t.conn().await?,
+        &filter,
+        page.after.as_deref(),
+        page.fetch_limit(),
+    )
+    .await?;
     let (rows, next_page_token) = page.finish(rows, db::list_cursor);
     Ok(pb::ListTrainingPlansResponse {
         plans: rows.iter().map(convert::plan).collect(),
@@ -236,7 +269,12 @@ fn changes(
         match f {
             PlanField::Title => check_text(v, "plan.title", &p.title, plan::TITLE_MAX),
             PlanField::ContentOutline => {
-                check_opt_text(v, "plan.content_outline", &p.content_outline, plan::OUTLINE_MAX);
+                check_opt_text(
+                    v,
+                    "plan.content_outline",
+                    &p.content_outline,
+                    plan::OUTLINE_MAX,
+                );
             }
             PlanField::Mode => {
                 convert::mode(v, "plan.mode", p.mode);
@@ -254,7 +292,11 @@ fn changes(
             }
             PlanField::Mandatory => {}
             PlanField::CompletionDeadline => {
-                convert::opt_time(v, "plan.completion_deadline", p.completion_deadline.as_ref());
+                convert::opt_time(
+                    v,
+                    "plan.completion_deadline",
+                    p.completion_deadline.as_ref(),
+                );
             }
         }
     }
@@ -302,7 +344,9 @@ pub async fn update(
                 )));
             }
             if fields.contains(&PlanField::CompletionDeadline) && read.deadline_passed {
-                return Err(Error::precondition("the completion deadline has already passed"));
+                return Err(Error::precondition(
+                    "the completion deadline has already passed",
+                ));
             }
         }
         PlanState::Draft => {}
@@ -311,7 +355,10 @@ pub async fn update(
     content.apply(&new, &fields);
     let mut v = Violations::new();
     let deadline_changes = fields.iter().any(|f| {
-        matches!(f, PlanField::CompletionDeadline | PlanField::Mandatory | PlanField::Sessions)
+        matches!(
+            f,
+            PlanField::CompletionDeadline | PlanField::Mandatory | PlanField::Sessions
+        )
     });
     content.check(&mut v, "plan.", deadline_changes.then_some(now));
     v.into_result()?;
@@ -323,7 +370,9 @@ pub async fn update(
     if !db::lock(&t.db, &mut tx, &id).await? {
         return Err(Error::not_found(KIND, &id));
     }
-    let mut p = db::get(&mut tx, &id).await?.ok_or_else(|| Error::not_found(KIND, &id))?;
+    let mut p = db::get(&mut tx, &id)
+        .await?
+        .ok_or_else(|| Error::not_found(KIND, &id))?;
     check_etag(KIND, expected, p.version)?;
     if p.version != read.version {
         return Err(Error::stale_etag(KIND));
@@ -352,15 +401,28 @@ pub async fn update(
             let n = promotions(p.content.capacity, p.counts.seats_taken, p.counts.waiting);
             promoted = enrolment::promote(&mut tx, &p.id, n, now).await?;
         }
-        if let (true, Some(d)) = (fields.contains(&PlanField::CompletionDeadline), p.content.deadline_ms) {
+        if let (true, Some(d)) = (
+            fields.contains(&PlanField::CompletionDeadline),
+            p.content.deadline_ms,
+        ) {
             due::schedule(&mut tx, DEADLINE, &p.id, d, "").await?;
         }
     }
     let paths: Vec<&str> = fields.iter().map(|f| f.path()).collect();
     let moved: Vec<&str> = promoted.iter().map(|e| e.person_id.as_str()).collect();
     let detail = json!({ "fields": paths, "moved_up": moved });
-    audit::record(&mut tx, now, who, "plan.update", &resource("plans", &p.id), detail).await?;
-    let p = db::get(&mut tx, &id).await?.ok_or_else(|| Error::not_found(KIND, &id))?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "plan.update",
+        &resource("plans", &p.id),
+        detail,
+    )
+    .await?;
+    let p = db::get(&mut tx, &id)
+        .await?
+        .ok_or_else(|| Error::not_found(KIND, &id))?;
     let c = compliance::of(&mut tx, &id).await?;
     tx.commit().await?;
     if let Some(c) = c {
@@ -383,7 +445,9 @@ pub async fn publish(
     t.ensure_planner(who, &read).await?;
     match read.state {
         PlanState::Draft => {}
-        PlanState::Published => return Err(Error::precondition("the training is already published")),
+        PlanState::Published => {
+            return Err(Error::precondition("the training is already published"));
+        }
         PlanState::Cancelled => return Err(Error::precondition("the training was cancelled")),
     }
     check_etag(KIND, expected, read.version)?;
@@ -401,7 +465,9 @@ pub async fn publish(
     if !db::lock(&t.db, &mut tx, &read.id).await? {
         return Err(Error::not_found(KIND, &read.id));
     }
-    let mut p = db::get(&mut tx, &read.id).await?.ok_or_else(|| Error::not_found(KIND, &read.id))?;
+    let mut p = db::get(&mut tx, &read.id)
+        .await?
+        .ok_or_else(|| Error::not_found(KIND, &read.id))?;
     if p.version != read.version || p.state != PlanState::Draft {
         return Err(Error::stale_etag(KIND));
     }
@@ -417,8 +483,18 @@ pub async fn publish(
         due::schedule(&mut tx, DEADLINE, &p.id, d, "").await?;
     }
     let detail = json!({ "audience": members.len(), "mandatory": p.content.mandatory });
-    audit::record(&mut tx, now, who, "plan.publish", &resource("plans", &p.id), detail).await?;
-    let p = db::get(&mut tx, &read.id).await?.ok_or_else(|| Error::not_found(KIND, &read.id))?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "plan.publish",
+        &resource("plans", &p.id),
+        detail,
+    )
+    .await?;
+    let p = db::get(&mut tx, &read.id)
+        .await?
+        .ok_or_else(|| Error::not_found(KIND, &read.id))?;
     let c = compliance::of(&mut tx, &p.id).await?;
     tx.commit().await?;
     if let Some(c) = c {
@@ -447,7 +523,9 @@ pub async fn cancel(
     if !db::lock(&t.db, &mut tx, &read.id).await? {
         return Err(Error::not_found(KIND, &read.id));
     }
-    let mut p = db::get(&mut tx, &read.id).await?.ok_or_else(|| Error::not_found(KIND, &read.id))?;
+    let mut p = db::get(&mut tx, &read.id)
+        .await?
+        .ok_or_else(|| Error::not_found(KIND, &read.id))?;
     check_etag(KIND, expected, p.version)?;
     if p.state == PlanState::Cancelled {
         return Err(Error::precondition("the training is already cancelled"));
@@ -463,8 +541,18 @@ pub async fn cancel(
     }
     due::cancel(&mut tx, DEADLINE, &p.id).await?;
     let detail = json!({ "reason": p.cancel_reason, "enrolments_cancelled": cancelled });
-    audit::record(&mut tx, now, who, "plan.cancel", &resource("plans", &p.id), detail).await?;
-    let p = db::get(&mut tx, &read.id).await?.ok_or_else(|| Error::not_found(KIND, &read.id))?;
+    audit::record(
+        &mut tx,
+        now,
+        who,
+        "plan.cancel",
+        &resource("plans", &p.id),
+        detail,
+    )
+    .await?;
+    let p = db::get(&mut tx, &read.id)
+        .await?
+        .ok_or_else(|| Error::not_found(KIND, &read.id))?;
     tx.commit().await?;
     metrics::forget_plan(&p.id, &p.department_id);
     Ok(convert::plan(&p))

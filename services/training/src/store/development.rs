@@ -54,7 +54,10 @@ pub async fn insert_plan(conn: &mut AnyConnection, p: &DevelopmentPlan) -> Resul
 }
 
 #[tracing::instrument(skip_all, fields(plan_id = %id))]
-pub async fn get_plan(conn: &mut AnyConnection, id: &str) -> Result<Option<DevelopmentPlan>, Error> {
+pub async fn get_plan(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<DevelopmentPlan>, Error> {
     let sql = format!("SELECT {PLAN_COLUMNS} FROM development_plan WHERE id = $1");
     sqlx::query(AssertSqlSafe(sql))
         .bind(id)
@@ -107,7 +110,9 @@ pub async fn list_plans(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<DevelopmentPlan>, Error> {
-    let mut q = Sql::new(&format!("SELECT {PLAN_COLUMNS} FROM development_plan WHERE 1 = 1"));
+    let mut q = Sql::new(&format!(
+        "SELECT {PLAN_COLUMNS} FROM development_plan WHERE 1 = 1"
+    ));
     if let Some(p) = &f.person_id {
         let a = q.text(p.clone());
         q.push(&format!(" AND person_id = {a}"));
@@ -119,9 +124,7 @@ pub async fn list_plans(
     if let Some((me, ds)) = &f.visible_to {
         let (a, b) = (q.text(me.clone()), q.text(me.clone()));
         let c = q.in_list("department_id", ds);
-        q.push(&format!(
-            " AND (person_id = {a} OR mentor_id = {b} OR {c})"
-        ));
+        q.push(&format!(" AND (person_id = {a} OR mentor_id = {b} OR {c})"));
     }
     if let Some([id]) = cursor::<1>(after)? {
         let a = q.text(id);

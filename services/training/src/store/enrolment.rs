@@ -62,7 +62,11 @@ async fn one(
     if let Some(b) = b {
         q = q.bind(b.to_string());
     }
-    q.fetch_optional(conn).await?.as_ref().map(from_row).transpose()
+    q.fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 #[tracing::instrument(skip_all, fields(enrolment_id = %id))]
@@ -77,7 +81,13 @@ pub async fn of_person(
     plan_id: &str,
     person_id: &str,
 ) -> Result<Option<Enrolment>, Error> {
-    one(conn, "e.plan_id = $1 AND e.person_id = $2", plan_id, Some(person_id)).await
+    one(
+        conn,
+        "e.plan_id = $1 AND e.person_id = $2",
+        plan_id,
+        Some(person_id),
+    )
+    .await
 }
 
 /// The enrolment carrying certificate `number`.
@@ -130,6 +140,22 @@ pub async fn reenrol(conn: &mut AnyConnection, e: &Enrolment) -> Result<bool, Er
     Ok(done.rows_affected() == 1)
 }
 
+/// The next place in a plan's queue, drawn under the plan's lock: a
+/// zero-padded counter, so the queue is the order in which enrolments
+/// committed (ids made in one millisecond need not be).
+pub async fn next_queue_key(conn: &mut AnyConnection, plan_id: &str) -> Result<String, Error> {
+    let row = sqlx::query("SELECT MAX(queue_key) FROM training_enrolment WHERE plan_id = $1")
+        .bind(plan_id)
+        .fetch_one(conn)
+        .await?;
+    let last: Option<String> = row.try_get(0)?;
+    let n = match last {
+        Some(k) => k.parse::<i64>().map_err(|_| corrupt("queue key", &k))?,
+        None => 0,
+    };
+    Ok(format!("{:012}", n + 1))
+}
+
 /// Cancels an enrolment that is enrolled or waiting; `false` otherwise.
 #[tracing::instrument(skip_all, fields(enrolment_id = %id))]
 pub async fn cancel(conn: &mut AnyConnection, id: &str, now: Millis) -> Result<bool, Error> {
@@ -146,7 +172,11 @@ pub async fn cancel(conn: &mut AnyConnection, id: &str, now: Millis) -> Result<b
 
 /// Cancels every open enrolment of a plan; returns how many.
 #[tracing::instrument(skip_all, fields(plan_id = %plan_id))]
-pub async fn cancel_all(conn: &mut AnyConnection, plan_id: &str, now: Millis) -> Result<u64, Error> {
+pub async fn cancel_all(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    now: Millis,
+) -> Result<u64, Error> {
     let done = sqlx::query(
         "UPDATE training_enrolment SET status = 'cancelled', cancel_ms = $2 \
          WHERE plan_id = $1 AND status IN ('enrolled', 'waitlisted')",
@@ -211,10 +241,12 @@ pub async fn promote(
 /// The next certificate number of local `year` (1, 2, …), drawn under the
 /// counter row's lock.
 pub async fn next_certificate(conn: &mut AnyConnection, year: i32) -> Result<i64, Error> {
-    sqlx::query("INSERT INTO certificate_counter (year, last) VALUES ($1, 0) ON CONFLICT DO NOTHING")
-        .bind(i64::from(year))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO certificate_counter (year, last) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+    )
+    .bind(i64::from(year))
+    .execute(&mut *conn)
+    .await?;
     let row = sqlx::query(
         "UPDATE certificate_counter SET last = last + 1 WHERE year = $1 RETURNING last",
     )
@@ -260,7 +292,9 @@ pub async fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Enrolment>, Error> {
-    let mut q = Sql::new(&format!("SELECT {COLUMNS} FROM training_enrolment e WHERE "));
+    let mut q = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM training_enrolment e WHERE "
+    ));
     match of {
         Of::Plan(id) => {
             let p = q.text(id.clone());
@@ -324,7 +358,9 @@ pub async fn completions_of(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Enrolment>, Error> {
-    let mut q = Sql::new(&format!("SELECT {COLUMNS} FROM training_enrolment e WHERE "));
+    let mut q = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM training_enrolment e WHERE "
+    ));
     let p = q.text(person_id);
     q.push(&format!("e.person_id = {p} AND e.status = 'completed'"));
     if let Some([number]) = cursor::<1>(after)? {

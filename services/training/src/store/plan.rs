@@ -286,7 +286,9 @@ pub async fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Plan>, Error> {
-    let mut q = Sql::new(&format!("SELECT {COLUMNS} FROM training_plan p WHERE 1 = 1"));
+    let mut q = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM training_plan p WHERE 1 = 1"
+    ));
     if let Some(ds) = &f.departments {
         let c = q.in_list("p.department_id", ds);
         q.push(&format!(" AND {c}"));
@@ -310,9 +312,9 @@ pub async fn list(
         q.push(&format!(" AND (p.state <> 'draft' OR {c})"));
     }
     if let Some([first, id]) = cursor::<2>(after)? {
-        let first: i64 = first
-            .parse()
-            .map_err(|_| concord_kit::invalid("page_token", "is not a token returned by this list"))?;
+        let first: i64 = first.parse().map_err(|_| {
+            concord_kit::invalid("page_token", "is not a token returned by this list")
+        })?;
         let (a, b) = (q.int(first), q.text(id));
         q.push(&format!(
             " AND (p.first_session_ms < {a} OR (p.first_session_ms = {a} AND p.id < {b}))"

@@ -69,7 +69,9 @@ pub async fn collect(
          WHERE p.mandatory = 1 AND p.state = 'published'",
     );
     let (a, b) = (q.int(period.start_ms), q.int(period.end_ms));
-    q.push(&format!(" AND p.deadline_ms >= {a} AND p.deadline_ms < {b}"));
+    q.push(&format!(
+        " AND p.deadline_ms >= {a} AND p.deadline_ms < {b}"
+    ));
     scoped(&mut q, scope, "a.department_id", "a.person_id");
     for r in q.fetch_all(conn).await? {
         stats.required(&r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)? == 1);
