@@ -28,6 +28,7 @@ pub const TARGETS: &[Target] = &[
     concord_notices::TARGET,
     concord_emergency::TARGET,
     concord_feedback::TARGET,
+    concord_decisions::TARGET,
 ];
 
 /// Each target's migrations, for `concord migrate`.
@@ -36,6 +37,7 @@ pub const MIGRATIONS: &[(&str, concord_kit::db::Migrations)] = &[
     ("notices", concord_notices::MIGRATIONS),
     ("emergency", concord_emergency::MIGRATIONS),
     ("feedback", concord_feedback::MIGRATIONS),
+    ("decisions", concord_decisions::MIGRATIONS),
 ];
 
 /// Where listeners bind.

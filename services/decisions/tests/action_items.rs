@@ -1336,14 +1336,12 @@ async fn outcomes_reach_informed_people_through_notices(backend: Backend) {
 /// `proposal.inform_failed`. Run with `--ignored` once notices admits it.
 mod outcomes_reach_informed_people_through_notices {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "notices refuses the service role on CreateNotice/PublishNotice"]
     async fn sqlite() {
         super::outcomes_reach_informed_people_through_notices(concord_kit::testing::Backend::Sqlite)
             .await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "notices refuses the service role on CreateNotice/PublishNotice"]
     async fn postgres() {
         match concord_kit::testing::Backend::postgres() {
             Some(b) => super::outcomes_reach_informed_people_through_notices(b).await,
