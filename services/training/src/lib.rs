@@ -20,6 +20,7 @@ use concord_proto::training::v1::development_service_server::DevelopmentServiceS
 use concord_proto::training::v1::training_service_server::TrainingServiceServer;
 use futures::future::BoxFuture;
 
+pub use deadlines::DEADLINE;
 pub use grpc::{REMINDER_TOPIC, Training};
 
 /// Training as a target of the `concord` binary.

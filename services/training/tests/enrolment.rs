@@ -886,7 +886,7 @@ async fn attendance_and_completion_records(backend: concord_kit::testing::Backen
         .unwrap()
         .into_inner()
         .records;
-    assert_eq!(mine, [record1.clone()]);
+    assert_eq!(mine, std::slice::from_ref(&record1));
     let lis = ListCompletionRecordsRequest {
         person_id: o.li.id.clone(),
         ..Default::default()

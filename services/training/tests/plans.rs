@@ -298,7 +298,10 @@ async fn modes_need_their_place_or_link(backend: concord_kit::testing::Backend) 
         ..Default::default()
     });
     let p = s.open(&o.safety_head, mentoring).await;
-    assert_eq!(p.audience.unwrap().person_ids, [o.zhang.id.clone()]);
+    assert_eq!(
+        p.audience.unwrap().person_ids,
+        std::slice::from_ref(&o.zhang.id)
+    );
     assert_eq!(p.audience_size, 1);
 
     // On-site without a plan place needs a place on every session.
