@@ -55,7 +55,8 @@ struct Flags {
 enum Command {
     /// Run targets: every one by default, or those named with --target.
     Serve {
-        /// A target to run (repeatable): all, directory.
+        /// A target to run (repeatable): all, gateway, directory, notices,
+        /// decisions, feedback, emergency, appraisal, training.
         #[arg(long = "target", value_name = "NAME")]
         targets: Vec<String>,
     },
@@ -207,7 +208,11 @@ fn serve(settings: Settings, targets: Vec<String>) -> anyhow::Result<()> {
         }
         println!("  {:<10} http://{}/metrics", "metrics", suite.metrics_addr);
         println!("Bootstrap admin token (valid 24 h):\n{admin}");
-        if let Some(addr) = suite.addrs.values().next() {
+        let entry = suite
+            .addrs
+            .get(concord::suite::GATEWAY)
+            .or_else(|| suite.addrs.values().next());
+        if let Some(addr) = entry {
             println!("Try: grpcurl -plaintext -H \"authorization: Bearer <token>\" {addr} list");
         }
         let shutdown = suite.shutdown.clone();

@@ -8,15 +8,19 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use concord_gateway::{GatewayConfig, RateLimit, TlsConfig, Upstream};
 use concord_kit::auth::{Issuer, Verifier};
+use concord_kit::authz::AuthLayer;
 use concord_kit::bus::{InProcessBus, RedisBus, SharedBus};
 use concord_kit::clients::{Credentials, Upstreams};
 use concord_kit::clock::{SharedClock, SystemClock};
 use concord_kit::config::Settings;
 use concord_kit::db::Location;
+use concord_kit::metrics::GrpcMetricsLayer;
 use concord_kit::period::OrgZone;
 use concord_kit::server::Limits;
 use concord_kit::target::{Context, Target, closure};
+use concord_proto::policy_table;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -30,6 +34,9 @@ pub const TARGETS: &[Target] = &[
     concord_feedback::TARGET,
     concord_decisions::TARGET,
 ];
+
+/// The gateway's target name; its port is `port_base` itself.
+pub const GATEWAY: &str = "gateway";
 
 /// Each target's migrations, for `concord migrate`.
 pub const MIGRATIONS: &[(&str, concord_kit::db::Migrations)] = &[
@@ -148,17 +155,23 @@ pub async fn start(
     clock: Option<SharedClock>,
 ) -> anyhow::Result<RunningSuite> {
     let everything = wanted.is_empty() || wanted.iter().any(|w| w == "all");
+    let run_gateway = everything || wanted.iter().any(|w| w == GATEWAY);
+    let services: Vec<String> = wanted.iter().filter(|w| *w != GATEWAY).cloned().collect();
     // A needed target that runs elsewhere (its upstream is configured) is not
     // started here; one named explicitly always is.
-    let targets: Vec<&Target> = closure(TARGETS, wanted)
-        .map_err(anyhow::Error::msg)?
-        .into_iter()
-        .filter(|t| {
-            everything
-                || wanted.iter().any(|w| w == t.name)
-                || !settings.upstreams.contains_key(t.name)
-        })
-        .collect();
+    let targets: Vec<&Target> = if !everything && services.is_empty() {
+        Vec::new()
+    } else {
+        closure(TARGETS, &services)
+            .map_err(anyhow::Error::msg)?
+            .into_iter()
+            .filter(|t| {
+                everything
+                    || services.iter().any(|w| w == t.name)
+                    || !settings.upstreams.contains_key(t.name)
+            })
+            .collect()
+    };
     let secret = jwt_secret(settings)?;
     let verifier = Verifier::new(
         Some(&secret),
@@ -196,6 +209,18 @@ pub async fn start(
     // Bind every listener first, so each service knows where the others are.
     let mut listeners = Vec::new();
     let mut addrs = BTreeMap::new();
+    let gateway_listener = match run_gateway {
+        true => {
+            let listener = TcpListener::bind((host, port(settings.port_base)))
+                .await
+                .with_context(|| {
+                    format!("binding {host}:{} for the gateway", settings.port_base)
+                })?;
+            addrs.insert(GATEWAY, listener.local_addr()?);
+            Some(listener)
+        }
+        false => None,
+    };
     for target in &targets {
         // A base of 0 lets the system pick every port.
         let want_port = match settings.port_base {
@@ -212,6 +237,7 @@ pub async fn start(
     }
     let mut upstream_addrs: BTreeMap<String, String> = addrs
         .iter()
+        .filter(|(name, _)| **name != GATEWAY)
         .map(|(name, addr)| (name.to_string(), format!("http://{addr}")))
         .collect();
     // Configured addresses win: a target may run elsewhere even if named here.
@@ -223,6 +249,7 @@ pub async fn start(
         .map_err(|e| anyhow::anyhow!("CONCORD_TIMEZONE: {e}"))?;
 
     let mut tasks = JoinSet::new();
+    let mut gateway = GatewayConfig::from_settings(settings);
     for (target, listener) in targets.into_iter().zip(listeners) {
         let ctx = Context {
             location: location(settings, target.name),
@@ -240,11 +267,66 @@ pub async fn start(
         let service = (target.start)(ctx)
             .await
             .with_context(|| format!("starting target {}", target.name))?;
+        // The gateway reaches this service in-process, through the same
+        // metrics and auth layers its own server applies.
+        let local = Upstream::local(
+            tower::ServiceBuilder::new()
+                .layer(GrpcMetricsLayer::service())
+                .layer(AuthLayer::new(verifier.clone()))
+                .service(service.routes.clone()),
+        );
+        for name in &service.health_names {
+            gateway.upstreams.insert(name.to_string(), local.clone());
+        }
         let (verifier, shutdown, name) = (verifier.clone(), shutdown.clone(), target.name);
         tasks.spawn(async move {
             (
                 name,
                 concord_kit::server::serve(listener, service, verifier, limits, shutdown).await,
+            )
+        });
+    }
+    if let Some(listener) = gateway_listener {
+        // Services run elsewhere are reached by address.
+        for (target, url) in &settings.upstreams {
+            let uri: http::Uri = url
+                .parse()
+                .with_context(|| format!("CONCORD_UPSTREAMS__{}", target.to_uppercase()))?;
+            let prefix = format!("concord.{target}.");
+            for name in policy_table::services()
+                .into_iter()
+                .filter(|s| s.starts_with(&prefix))
+            {
+                gateway
+                    .upstreams
+                    .entry(name.to_string())
+                    .or_insert_with(|| Upstream::Remote(uri.clone()));
+            }
+        }
+        gateway.rate_limit = RateLimit {
+            per_second: settings.gateway_rate_per_second,
+            burst: settings.gateway_rate_burst,
+        };
+        gateway.max_in_flight = settings.gateway_max_in_flight;
+        if let (Some(cert), Some(key)) = (&settings.tls_cert, &settings.tls_key) {
+            let mut tls = TlsConfig::new(cert, key);
+            tls.client_ca_path = settings.tls_client_ca.clone();
+            tls.require_client_cert = settings.tls_require_client_cert;
+            gateway.tls = Some(tls);
+        }
+        for name in policy_table::services() {
+            if !gateway.upstreams.contains_key(name) {
+                tracing::warn!(
+                    service = name,
+                    "no upstream for this service: the gateway answers UNIMPLEMENTED"
+                );
+            }
+        }
+        let (verifier, shutdown) = (verifier.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            (
+                GATEWAY,
+                concord_gateway::serve(listener, gateway, verifier, shutdown).await,
             )
         });
     }

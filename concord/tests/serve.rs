@@ -123,10 +123,10 @@ async fn embedded_default_serves_health_reflection_and_metrics() {
         "{metrics}"
     );
     for expected in [
-        r#"grpc_server_handled_total{grpc_code="OK",grpc_method="CreateDepartment",grpc_service="concord.directory.v1.DirectoryService",grpc_type="unary"}"#,
-        r#"grpc_server_handled_total{grpc_code="PermissionDenied",grpc_method="CreateDepartment",grpc_service="concord.directory.v1.DirectoryService",grpc_type="unary"}"#,
-        r#"grpc_server_started_total{grpc_method="ListDepartments",grpc_service="concord.directory.v1.DirectoryService",grpc_type="unary"}"#,
-        r#"grpc_server_handling_seconds_bucket{grpc_method="ListDepartments",grpc_service="concord.directory.v1.DirectoryService",grpc_type="unary""#,
+        r#"grpc_server_handled_total{component="service",grpc_code="OK",grpc_method="CreateDepartment",grpc_service="concord.directory.v1.DirectoryService",grpc_type="unary"}"#,
+        r#"grpc_server_handled_total{component="service",grpc_code="PermissionDenied",grpc_method="CreateDepartment",grpc_service="concord.directory.v1.DirectoryService",grpc_type="unary"}"#,
+        r#"grpc_server_started_total{component="service",grpc_method="ListDepartments",grpc_service="concord.directory.v1.DirectoryService",grpc_type="unary"}"#,
+        r#"grpc_server_handling_seconds_bucket{component="service",grpc_method="ListDepartments",grpc_service="concord.directory.v1.DirectoryService",grpc_type="unary""#,
     ] {
         assert!(metrics.contains(expected), "missing {expected}");
     }

@@ -65,7 +65,7 @@ fn main() -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         tx.send(listener.local_addr().unwrap()).unwrap();
         let directory = tower::ServiceBuilder::new()
-            .layer(concord_kit::metrics::GrpcMetricsLayer)
+            .layer(concord_kit::metrics::GrpcMetricsLayer::service())
             .layer(concord_kit::authz::AuthLayer::new(
                 concord_kit::testing::verifier(),
             ))

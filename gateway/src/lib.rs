@@ -26,7 +26,7 @@
 //! let mut config = GatewayConfig::default();
 //! // In this process: the service's routes behind the kit's layers.
 //! let directory = tower::ServiceBuilder::new()
-//!     .layer(concord_kit::metrics::GrpcMetricsLayer)
+//!     .layer(concord_kit::metrics::GrpcMetricsLayer::service())
 //!     .layer(concord_kit::authz::AuthLayer::new(verifier.clone()))
 //!     .service(routes);
 //! config.upstreams.insert("concord.directory.v1.DirectoryService".into(), Upstream::local(directory));

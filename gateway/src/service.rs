@@ -34,7 +34,7 @@ impl ConnectionService {
         // Count every call with the grpc_server_* metrics, refusals included;
         // inside it, `Dispatch` resolves, authenticates, authorizes,
         // rate-limits, applies the in-flight limit and forwards (router.rs).
-        let grpc = GrpcMetricsLayer.layer(Dispatch { gateway, peer });
+        let grpc = GrpcMetricsLayer::gateway().layer(Dispatch { gateway, peer });
         Self { grpc }
     }
 }

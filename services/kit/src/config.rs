@@ -62,6 +62,24 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     /// How long shutdown waits for in-flight calls (`CONCORD_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
+    /// Calls per second each principal may make through the gateway
+    /// (`CONCORD_GATEWAY_RATE_PER_SECOND`).
+    pub gateway_rate_per_second: f64,
+    /// Calls a principal may make at once before the rate applies
+    /// (`CONCORD_GATEWAY_RATE_BURST`).
+    pub gateway_rate_burst: u32,
+    /// Calls the gateway admits at once; more are refused at once
+    /// (`CONCORD_GATEWAY_MAX_IN_FLIGHT`).
+    pub gateway_max_in_flight: usize,
+    /// PEM certificate chain the gateway serves TLS with (`CONCORD_TLS_CERT`);
+    /// plaintext when unset.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert` (`CONCORD_TLS_KEY`).
+    pub tls_key: Option<PathBuf>,
+    /// CA bundle client certificates must chain to (`CONCORD_TLS_CLIENT_CA`).
+    pub tls_client_ca: Option<PathBuf>,
+    /// Refuse clients without a certificate (`CONCORD_TLS_REQUIRE_CLIENT_CERT`).
+    pub tls_require_client_cert: bool,
     /// The organisation's time zone for calendars and per-day statistics
     /// (`CONCORD_TIMEZONE`, an IANA name).
     pub timezone: String,
@@ -90,6 +108,13 @@ impl Default for Settings {
             max_concurrent_streams: 256,
             request_timeout_secs: 30,
             shutdown_grace_secs: 20,
+            gateway_rate_per_second: 100.0,
+            gateway_rate_burst: 200,
+            gateway_max_in_flight: 1024,
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            tls_require_client_cert: false,
             timezone: "Asia/Shanghai".into(),
             upstreams: Default::default(),
         }
@@ -112,6 +137,13 @@ const ENV_SETTINGS: &[&str] = &[
     "request_timeout_secs",
     "shutdown_grace_secs",
     "timezone",
+    "gateway_rate_per_second",
+    "gateway_rate_burst",
+    "gateway_max_in_flight",
+    "tls_cert",
+    "tls_key",
+    "tls_client_ca",
+    "tls_require_client_cert",
 ];
 
 /// A setting that could not be used.
@@ -222,6 +254,36 @@ impl Settings {
         }
         if self.max_concurrent_streams == 0 {
             return bad("CONCORD_MAX_CONCURRENT_STREAMS", "must be at least 1");
+        }
+        if !(self.gateway_rate_per_second.is_finite() && self.gateway_rate_per_second > 0.0) {
+            return bad(
+                "CONCORD_GATEWAY_RATE_PER_SECOND",
+                "must be a positive number",
+            );
+        }
+        if self.gateway_rate_burst == 0 {
+            return bad("CONCORD_GATEWAY_RATE_BURST", "must be at least 1");
+        }
+        if self.gateway_max_in_flight == 0 {
+            return bad("CONCORD_GATEWAY_MAX_IN_FLIGHT", "must be at least 1");
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return bad(
+                "CONCORD_TLS_CERT",
+                "and CONCORD_TLS_KEY must be set together",
+            );
+        }
+        if self.tls_require_client_cert && self.tls_client_ca.is_none() {
+            return bad(
+                "CONCORD_TLS_REQUIRE_CLIENT_CERT",
+                "needs CONCORD_TLS_CLIENT_CA",
+            );
+        }
+        if self.tls_client_ca.is_some() && self.tls_cert.is_none() {
+            return bad(
+                "CONCORD_TLS_CLIENT_CA",
+                "needs CONCORD_TLS_CERT and CONCORD_TLS_KEY",
+            );
         }
         if let Err(e) = self.timezone.parse::<crate::period::OrgZone>() {
             return Err(ConfigError::Invalid {

@@ -25,7 +25,7 @@ struct GrpcMetrics {
 }
 
 static GRPC: LazyLock<GrpcMetrics> = LazyLock::new(|| {
-    let labels = &["grpc_type", "grpc_service", "grpc_method"];
+    let labels = &["component", "grpc_type", "grpc_service", "grpc_method"];
     let m = GrpcMetrics {
         started: IntCounterVec::new(
             Opts::new("grpc_server_started_total", "Total number of RPCs started on the server."),
@@ -37,7 +37,7 @@ static GRPC: LazyLock<GrpcMetrics> = LazyLock::new(|| {
                 "grpc_server_handled_total",
                 "Total number of RPCs completed on the server, regardless of success or failure.",
             ),
-            &["grpc_type", "grpc_service", "grpc_method", "grpc_code"],
+            &["component", "grpc_type", "grpc_service", "grpc_method", "grpc_code"],
         )
         .expect("valid metric"),
         seconds: HistogramVec::new(
@@ -107,17 +107,40 @@ pub fn code_label(code: i32) -> &'static str {
         .unwrap_or("Unknown")
 }
 
+/// Which side of the gateway counted a call: `grpc_server_*` series carry
+/// `component="gateway"` or `component="service"`, so one process running
+/// both (`concord serve`) never counts a call twice in one series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    Service,
+    Gateway,
+}
+
+impl Component {
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Component::Service => "service",
+            Component::Gateway => "gateway",
+        }
+    }
+}
+
 /// Counters of one method, resolved once so a call touches no label maps.
 pub struct MethodMetrics {
-    labels: [&'static str; 3],
+    labels: [&'static str; 4],
     started: IntCounter,
     seconds: prometheus::Histogram,
     handled: [OnceLock<IntCounter>; 17],
 }
 
 impl MethodMetrics {
-    fn new(kind: &'static str, service: &'static str, method: &'static str) -> Self {
-        let labels = [kind, service, method];
+    fn new(
+        component: Component,
+        kind: &'static str,
+        service: &'static str,
+        method: &'static str,
+    ) -> Self {
+        let labels = [component.as_label(), kind, service, method];
         Self {
             labels,
             started: GRPC.started.with_label_values(&labels),
@@ -129,9 +152,16 @@ impl MethodMetrics {
     fn handled(&self, code: i32) -> &IntCounter {
         let i = usize::try_from(code).ok().filter(|i| *i < 17).unwrap_or(2);
         self.handled[i].get_or_init(|| {
-            let [k, s, m] = self.labels;
-            GRPC.handled.with_label_values(&[k, s, m, code_label(code)])
+            let [c, k, s, m] = self.labels;
+            GRPC.handled
+                .with_label_values(&[c, k, s, m, code_label(code)])
         })
+    }
+
+    /// Counts a call as started and returns its start time.
+    pub fn start(&self) -> Instant {
+        self.started.inc();
+        Instant::now()
     }
 
     /// Records a call that ended with `code` after `started`.
@@ -162,56 +192,92 @@ const INFRA: &[(&str, &str, &str, MethodKind)] = &[
     ),
 ];
 
-static TABLE: LazyLock<MethodTable> = LazyLock::new(|| {
-    let mut known: Vec<(&'static str, Arc<MethodMetrics>)> = policy_table::METHODS
-        .iter()
-        .map(|m| {
-            (
-                m.path,
-                Arc::new(MethodMetrics::new(m.kind.as_label(), m.service, m.method)),
-            )
-        })
-        .chain(
-            INFRA
-                .iter()
-                .map(|(p, s, m, k)| (*p, Arc::new(MethodMetrics::new(k.as_label(), s, m)))),
-        )
-        .collect();
-    known.sort_by_key(|(p, _)| *p);
-    MethodTable {
-        known,
-        unknown: Arc::new(MethodMetrics::new("unary", "unknown", "unknown")),
-    }
-});
-
 impl MethodTable {
-    /// The metrics of the method at `path`; reflection and unknown paths share one row.
-    pub fn get(path: &str) -> Option<Arc<MethodMetrics>> {
+    fn build(component: Component) -> Self {
+        let metrics = |kind: MethodKind, service, method| {
+            Arc::new(MethodMetrics::new(component, kind.as_label(), service, method))
+        };
+        let mut known: Vec<(&'static str, Arc<MethodMetrics>)> = policy_table::METHODS
+            .iter()
+            .map(|m| (m.path, metrics(m.kind, m.service, m.method)))
+            .chain(INFRA.iter().map(|(p, s, m, k)| (*p, metrics(*k, s, m))))
+            .collect();
+        known.sort_by_key(|(p, _)| *p);
+        MethodTable {
+            known,
+            unknown: metrics(MethodKind::Unary, "unknown", "unknown"),
+        }
+    }
+
+    /// The table of `component`, built once.
+    pub fn of(component: Component) -> &'static MethodTable {
+        static SERVICE: LazyLock<MethodTable> =
+            LazyLock::new(|| MethodTable::build(Component::Service));
+        static GATEWAY: LazyLock<MethodTable> =
+            LazyLock::new(|| MethodTable::build(Component::Gateway));
+        match component {
+            Component::Service => &SERVICE,
+            Component::Gateway => &GATEWAY,
+        }
+    }
+
+    /// The metrics of the method at `path`; reflection is not counted and
+    /// unknown paths share one row.
+    pub fn get(&self, path: &str) -> Option<Arc<MethodMetrics>> {
         if path.starts_with("/grpc.reflection.") {
             return None;
         }
-        let t = &*TABLE;
-        Some(match t.known.binary_search_by(|(p, _)| (*p).cmp(path)) {
-            Ok(i) => t.known[i].1.clone(),
-            Err(_) => t.unknown.clone(),
+        Some(match self.known.binary_search_by(|(p, _)| (*p).cmp(path)) {
+            Ok(i) => self.known[i].1.clone(),
+            Err(_) => self.unknown.clone(),
         })
     }
 }
 
 /// Records the grpc-ecosystem server metrics for every call.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct GrpcMetricsLayer;
+#[derive(Debug, Clone, Copy)]
+pub struct GrpcMetricsLayer {
+    component: Component,
+}
+
+impl GrpcMetricsLayer {
+    /// For a service's own server.
+    pub const fn service() -> Self {
+        Self {
+            component: Component::Service,
+        }
+    }
+
+    /// For the gateway.
+    pub const fn gateway() -> Self {
+        Self {
+            component: Component::Gateway,
+        }
+    }
+}
 
 impl<S> tower::Layer<S> for GrpcMetricsLayer {
     type Service = GrpcMetricsService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        GrpcMetricsService { inner }
+        GrpcMetricsService {
+            inner,
+            table: MethodTable::of(self.component),
+        }
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GrpcMetricsService<S> {
     inner: S,
+    table: &'static MethodTable,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for GrpcMetricsService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcMetricsService")
+            .field("inner", &self.inner)
+            .finish()
+    }
 }
 
 impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for GrpcMetricsService<S>
@@ -230,23 +296,21 @@ where
     }
 
     fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
-        let metrics = MethodTable::get(req.uri().path());
-        if let Some(m) = &metrics {
-            m.started.inc();
-        }
-        let started = Instant::now();
+        let metrics = self.table.get(req.uri().path());
+        let started = match &metrics {
+            Some(m) => m.start(),
+            None => Instant::now(),
+        };
         let fut = self.inner.call(req);
         Box::pin(async move {
-            let res = fut.await?;
-            Ok(res.map(|body| MeteredBody::new(body, metrics, started))).map(
-                |mut res: http::Response<MeteredBody<ResBody>>| {
-                    // A trailers-only response carries the status in the headers.
-                    if let Some(code) = grpc_status(res.headers()) {
-                        res.body_mut().finish(code);
-                    }
-                    res
-                },
-            )
+            let mut res = fut
+                .await?
+                .map(|body| MeteredBody::new(body, metrics, started));
+            // A trailers-only response carries the status in the headers.
+            if let Some(code) = grpc_status(res.headers()) {
+                res.body_mut().finish(code);
+            }
+            Ok(res)
         })
     }
 }

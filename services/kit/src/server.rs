@@ -98,7 +98,7 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .tcp_nodelay(true)
         // Count every call, including those the auth layer refuses.
-        .layer(GrpcMetricsLayer)
+        .layer(GrpcMetricsLayer::service())
         // Verify the token and apply the method's role policy.
         .layer(AuthLayer::new(verifier));
 
