@@ -195,7 +195,12 @@ const INFRA: &[(&str, &str, &str, MethodKind)] = &[
 impl MethodTable {
     fn build(component: Component) -> Self {
         let metrics = |kind: MethodKind, service, method| {
-            Arc::new(MethodMetrics::new(component, kind.as_label(), service, method))
+            Arc::new(MethodMetrics::new(
+                component,
+                kind.as_label(),
+                service,
+                method,
+            ))
         };
         let mut known: Vec<(&'static str, Arc<MethodMetrics>)> = policy_table::METHODS
             .iter()
