@@ -106,16 +106,13 @@ pub async fn enrol(
 
     let key = Key::new("EnrolInTraining", &who.subject, &req.request_id);
     let mut tx = t.db.begin().await?;
-    if !plans::lock(&t.db, &mut tx, &plan.id).await? {
-        return Err(Error::not_found("training plan", &plan.id));
-    }
+    let seating = plans::lock_seating(&t.db, &mut tx, &plan.id)
+        .await?
+        .ok_or_else(|| Error::not_found("training plan", &plan.id))?;
     if let Some(done) = replay::<pb::Enrolment>(&mut tx, key.as_ref(), now).await? {
         return Ok(done);
     }
-    let plan = plans::get(&mut tx, &plan.id)
-        .await?
-        .ok_or_else(|| Error::not_found("training plan", &req.plan_id))?;
-    if plan.state != PlanState::Published {
+    if seating.state != PlanState::Published {
         return Err(Error::precondition(
             "the training is not open for enrolment",
         ));
@@ -136,11 +133,8 @@ pub async fn enrol(
             e.status.as_str()
         )));
     }
-    let queue_key = db::next_queue_key(&mut tx, &plan.id).await?;
-    let seated = seat_available(
-        plan.content.capacity,
-        db::seats_taken(&mut tx, &plan.id).await?,
-    );
+    let (queue_key, seats_taken) = db::next_place(&mut tx, &plan.id).await?;
+    let seated = seat_available(seating.capacity, seats_taken);
     let e = Enrolment {
         id: existing
             .as_ref()

@@ -17,6 +17,7 @@ pub struct Mark {
 }
 
 /// Whether the person was marked present at the session before.
+#[tracing::instrument(skip_all, fields(person_id = %person_id, session_id = %session_id))]
 pub async fn was_present(
     conn: &mut AnyConnection,
     session_id: &str,
@@ -90,6 +91,7 @@ pub async fn list(
 }
 
 /// Milliseconds of the plan's sessions the person was present at.
+#[tracing::instrument(skip_all, fields(plan_id = %plan_id, person_id = %person_id))]
 pub async fn attended_ms(
     conn: &mut AnyConnection,
     plan_id: &str,

@@ -34,6 +34,7 @@ pub async fn add(conn: &mut AnyConnection, plan_id: &str, members: &[Member]) ->
 
 /// The department under which `person_id` is in the plan's audience, if
 /// they are.
+#[tracing::instrument(skip_all, fields(plan_id = %plan_id, person_id = %person_id))]
 pub async fn department_of(
     conn: &mut AnyConnection,
     plan_id: &str,
@@ -123,6 +124,7 @@ pub fn incomplete_cursor(i: &Incomplete) -> String {
 }
 
 /// The audience, its completions, and the completions by `deadline_ms`.
+#[tracing::instrument(skip_all, fields(plan_id = %plan_id))]
 pub async fn summary(
     conn: &mut AnyConnection,
     plan_id: &str,

@@ -32,6 +32,7 @@ fn from_row(r: &AnyRow) -> Result<Compliance, Error> {
 }
 
 /// The compliance of one plan; `None` unless it is published and mandatory.
+#[tracing::instrument(skip_all, fields(plan_id = %plan_id))]
 pub async fn of(conn: &mut AnyConnection, plan_id: &str) -> Result<Option<Compliance>, Error> {
     let sql = format!("{SELECT} AND p.id = $1");
     sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -44,6 +45,7 @@ pub async fn of(conn: &mut AnyConnection, plan_id: &str) -> Result<Option<Compli
 }
 
 /// The compliance of every published mandatory plan.
+#[tracing::instrument(skip_all)]
 pub async fn all(conn: &mut AnyConnection) -> Result<Vec<Compliance>, Error> {
     sqlx::query(SELECT)
         .fetch_all(conn)

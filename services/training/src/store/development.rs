@@ -208,6 +208,7 @@ pub async fn update_goal(conn: &mut AnyConnection, g: &Goal, read: i64) -> Resul
 }
 
 /// The goals of each plan, by target date.
+#[tracing::instrument(skip_all)]
 pub async fn goals_of(
     conn: &mut AnyConnection,
     plan_ids: &[String],

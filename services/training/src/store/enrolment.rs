@@ -140,20 +140,26 @@ pub async fn reenrol(conn: &mut AnyConnection, e: &Enrolment) -> Result<bool, Er
     Ok(done.rows_affected() == 1)
 }
 
-/// The next place in a plan's queue, drawn under the plan's lock: a
-/// zero-padded counter, so the queue is the order in which enrolments
-/// committed (ids made in one millisecond need not be).
-pub async fn next_queue_key(conn: &mut AnyConnection, plan_id: &str) -> Result<String, Error> {
-    let row = sqlx::query("SELECT MAX(queue_key) FROM training_enrolment WHERE plan_id = $1")
-        .bind(plan_id)
-        .fetch_one(conn)
-        .await?;
+/// The next place in a plan's queue and the seats taken, drawn under the
+/// plan's lock. The place is a zero-padded counter, so the queue is the
+/// order in which enrolments committed (ids made in one millisecond need
+/// not be).
+#[tracing::instrument(skip_all, fields(plan_id = %plan_id))]
+pub async fn next_place(conn: &mut AnyConnection, plan_id: &str) -> Result<(String, i64), Error> {
+    let row = sqlx::query(
+        "SELECT MAX(queue_key), \
+         COUNT(CASE WHEN status IN ('enrolled', 'completed') THEN 1 END) \
+         FROM training_enrolment WHERE plan_id = $1",
+    )
+    .bind(plan_id)
+    .fetch_one(conn)
+    .await?;
     let last: Option<String> = row.try_get(0)?;
     let n = match last {
         Some(k) => k.parse::<i64>().map_err(|_| corrupt("queue key", &k))?,
         None => 0,
     };
-    Ok(format!("{:012}", n + 1))
+    Ok((format!("{:012}", n + 1), row.try_get(1)?))
 }
 
 /// Cancels an enrolment that is enrolled or waiting; `false` otherwise.
@@ -186,18 +192,6 @@ pub async fn cancel_all(
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
-}
-
-/// Seats taken (enrolled or completed) in a plan.
-pub async fn seats_taken(conn: &mut AnyConnection, plan_id: &str) -> Result<i64, Error> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) FROM training_enrolment \
-         WHERE plan_id = $1 AND status IN ('enrolled', 'completed')",
-    )
-    .bind(plan_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(row.try_get(0)?)
 }
 
 /// Gives seats to the first `n` people on a plan's waiting list; returns
@@ -240,6 +234,7 @@ pub async fn promote(
 
 /// The next certificate number of local `year` (1, 2, …), drawn under the
 /// counter row's lock.
+#[tracing::instrument(skip_all)]
 pub async fn next_certificate(conn: &mut AnyConnection, year: i32) -> Result<i64, Error> {
     sqlx::query(
         "INSERT INTO certificate_counter (year, last) VALUES ($1, 0) ON CONFLICT DO NOTHING",

@@ -153,6 +153,39 @@ pub async fn lock(db: &Db, conn: &mut AnyConnection, id: &str) -> Result<bool, E
         .is_some())
 }
 
+/// What decides a seat, read under the plan row's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seating {
+    pub state: PlanState,
+    pub capacity: i64,
+}
+
+/// [`lock`], reading the state and capacity with the same statement (the
+/// hot path of enrolment runs under this lock, one at a time per plan).
+#[tracing::instrument(skip_all, fields(plan_id = %id))]
+pub async fn lock_seating(
+    db: &Db,
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<Seating>, Error> {
+    let sql = format!(
+        "SELECT state, capacity FROM training_plan WHERE id = $1{}",
+        db.for_update()
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| {
+        let state: String = r.try_get(0)?;
+        Ok(Seating {
+            state: PlanState::parse(&state).ok_or_else(|| corrupt("plan state", &state))?,
+            capacity: r.try_get(1)?,
+        })
+    })
+    .transpose()
+}
+
 /// A plan with its sessions and counts.
 #[tracing::instrument(skip_all, fields(plan_id = %id))]
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Plan>, Error> {
@@ -202,6 +235,7 @@ async fn sessions_of(
 }
 
 /// The session `session_id` of plan `plan_id`.
+#[tracing::instrument(skip_all, fields(plan_id = %plan_id, session_id = %session_id))]
 pub async fn session(
     conn: &mut AnyConnection,
     plan_id: &str,
