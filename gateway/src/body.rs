@@ -1,6 +1,7 @@
 //! The bodies that cross the gateway, as enums rather than boxes so the hot
 //! path forwards hyper's `Incoming` untouched.
 
+use std::future::Future as _;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -77,6 +78,8 @@ pub struct GatewayBody {
     in_flight: Option<InFlight>,
     /// The upstream stream this body reads, counted until it ends.
     stream: Option<OpenStream>,
+    /// The call's `grpc-timeout`, enforced to the last frame.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 #[derive(Debug, Default)]
@@ -93,6 +96,7 @@ impl GatewayBody {
             kind: Kind::Upstream(body),
             in_flight: None,
             stream: Some(stream),
+            deadline: None,
         }
     }
 
@@ -101,6 +105,7 @@ impl GatewayBody {
             kind: Kind::Local(body),
             in_flight: None,
             stream: None,
+            deadline: None,
         }
     }
 
@@ -111,10 +116,18 @@ impl GatewayBody {
         }
     }
 
+    /// Ends the response with DEADLINE_EXCEEDED if it is still going at `at`.
+    pub(crate) fn expire_at(&mut self, at: tokio::time::Instant) {
+        if !matches!(self.kind, Kind::Empty) {
+            self.deadline = Some(Box::pin(tokio::time::sleep_until(at)));
+        }
+    }
+
     fn end(&mut self) {
         self.kind = Kind::Empty;
         self.in_flight = None;
         self.stream = None;
+        self.deadline = None;
     }
 }
 
@@ -127,6 +140,12 @@ impl Body for GatewayBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
+        if let Some(deadline) = &mut this.deadline
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            this.end();
+            return Poll::Ready(Some(Ok(Frame::trailers(crate::error::deadline_trailers()))));
+        }
         let polled = match &mut this.kind {
             Kind::Empty => return Poll::Ready(None),
             Kind::Upstream(b) => Pin::new(b).poll_frame(cx).map_err(|e| e.to_string()),

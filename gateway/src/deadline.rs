@@ -1,6 +1,6 @@
 //! The `grpc-timeout` header: the gateway passes it on and also enforces it
-//! until the upstream answers, so a stuck upstream cannot hold a call past
-//! its deadline.
+//! until the last frame of the response, so neither a stuck upstream nor a
+//! stream can hold a call past its deadline.
 
 use std::time::Duration;
 

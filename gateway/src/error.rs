@@ -79,3 +79,12 @@ pub(crate) fn broken_stream_trailers(why: &str) -> http::HeaderMap {
     let _ = status.add_header(&mut trailers);
     trailers
 }
+
+/// The trailers that end a call whose deadline passed while its response
+/// was still streaming.
+pub(crate) fn deadline_trailers() -> http::HeaderMap {
+    let mut trailers = http::HeaderMap::new();
+    let status = Status::deadline_exceeded("deadline exceeded while the response was streaming");
+    let _ = status.add_header(&mut trailers);
+    trailers
+}

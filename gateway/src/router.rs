@@ -192,6 +192,7 @@ async fn forward(
     // not eat the capacity meant to bound the latency of short calls.
     let hold_to_end = matches!(kind, Some(MethodKind::Unary | MethodKind::ClientStream));
     let deadline = crate::deadline::grpc_timeout(req.headers());
+    let expires = deadline.map(|d| tokio::time::Instant::now() + d);
     let safe_read = method.is_some_and(|m| m.safe) && kind == Some(MethodKind::Unary);
     let exchange = async {
         match target {
@@ -219,11 +220,16 @@ async fn forward(
             .unwrap_or(Err(Refusal::DeadlineExceeded(d))),
     };
     match outcome {
-        Ok(mut res) if hold_to_end => {
-            res.body_mut().hold(in_flight);
+        Ok(mut res) => {
+            if hold_to_end {
+                res.body_mut().hold(in_flight);
+            }
+            // The deadline covers the whole call, streams included.
+            if let Some(at) = expires {
+                res.body_mut().expire_at(at);
+            }
             res
         }
-        Ok(res) => res,
         Err(refusal) => refusal.into_response(),
     }
 }

@@ -270,3 +270,32 @@ pub fn context(
         shutdown: CancellationToken::new(),
     }
 }
+
+/// A new, empty PostgreSQL database next to the one `base_url` names, for
+/// tests that run whole processes (each service then makes its own schema in
+/// it). Returns its URL.
+pub async fn fresh_database(base_url: &str) -> String {
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let name = format!("t{}_suite", uuid::Uuid::now_v7().simple());
+    let admin = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(base_url)
+        .await
+        .expect("CONCORD_TEST_DATABASE_URL must be reachable");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create database");
+    admin.close().await;
+    match base_url.rsplit_once('/') {
+        Some((server, db)) => {
+            let query = db
+                .split_once('?')
+                .map(|(_, q)| format!("?{q}"))
+                .unwrap_or_default();
+            format!("{server}/{name}{query}")
+        }
+        None => panic!("CONCORD_TEST_DATABASE_URL {base_url} names no database"),
+    }
+}
