@@ -627,7 +627,14 @@ async fn only_planners_plan_and_only_for_their_departments(backend: concord_kit:
     let o = s.org.clone();
     let req = plan_req(&o.safety, "安全培训", &[&o.safety]);
     // The coarse policy: members, auditors and services never plan.
-    for who in [&o.zhang, &o.auditor, &o.service] {
+    let coordinator = s
+        .person(
+            "协调员小周",
+            &o.hq,
+            &[concord_proto::policy::v1::Role::Coordinator],
+        )
+        .await;
+    for who in [&o.zhang, &o.auditor, &o.service, &coordinator] {
         fails(
             s.t().create_training_plan(by(who, req.clone())).await,
             Code::PermissionDenied,
@@ -730,7 +737,10 @@ async fn only_planners_plan_and_only_for_their_departments(backend: concord_kit:
     s.publish(&o.hq_head, &fire).await;
     s.publish(&o.safety_head, &from_above).await;
     let any = s.publish(&o.admin, &any).await;
-    assert_eq!(any.audience_size, 10);
+    assert_eq!(any.audience_size, 11);
+    // Like everybody in the audience, a coordinator enrols themselves.
+    let e = s.enrol(&coordinator, &any.id).await;
+    assert_eq!(e.status, EnrolmentStatus::Enrolled as i32);
     // Heads see their own drafts and those below, not others'.
     s.create(&o.it_head, plan_req(&o.it, "IT draft", &[&o.it]))
         .await;
