@@ -33,6 +33,7 @@ pub const TARGETS: &[Target] = &[
     concord_emergency::TARGET,
     concord_feedback::TARGET,
     concord_decisions::TARGET,
+    concord_training::TARGET,
 ];
 
 /// The gateway's target name; its port is `port_base` itself.
@@ -45,6 +46,7 @@ pub const MIGRATIONS: &[(&str, concord_kit::db::Migrations)] = &[
     ("emergency", concord_emergency::MIGRATIONS),
     ("feedback", concord_feedback::MIGRATIONS),
     ("decisions", concord_decisions::MIGRATIONS),
+    ("training", concord_training::MIGRATIONS),
 ];
 
 /// Where listeners bind.

@@ -50,6 +50,7 @@ async fn every_service_answers_through_the_gateway(backend: Backend) {
         "concord.emergency.v1.EmergencyService",
         "concord.feedback.v1.FeedbackService",
         "concord.decisions.v1.DecisionService",
+        "concord.training.v1.TrainingService",
     ] {
         assert!(
             reached.contains(&service),
@@ -73,6 +74,16 @@ async fn every_service_answers_through_the_gateway(backend: Backend) {
     actions
         .clone()
         .list_action_items(concord_proto::decisions::v1::ListActionItemsRequest::default())
+        .await
+        .unwrap();
+
+    let development =
+        concord_proto::training::v1::development_service_client::DevelopmentServiceClient::new(
+            suite.as_(Some(&member)),
+        );
+    development
+        .clone()
+        .list_development_plans(concord_proto::training::v1::ListDevelopmentPlansRequest::default())
         .await
         .unwrap();
 
