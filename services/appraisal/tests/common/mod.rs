@@ -131,15 +131,16 @@ const SOURCES: [Target; 5] = [
 impl Suite {
     /// A directory, the organisation and an appraisal server.
     pub async fn start(backend: Backend) -> Self {
-        Self::start_with(backend, false).await
+        Self::start_with(backend, &[]).await
     }
 
     /// Also the notices, emergency, feedback, decisions and training servers.
     pub async fn with_sources(backend: Backend) -> Self {
-        Self::start_with(backend, true).await
+        Self::start_with(backend, &SOURCES.map(|t| t.name)).await
     }
 
-    async fn start_with(backend: Backend, sources: bool) -> Self {
+    /// Also the named source targets (in their start order).
+    pub async fn start_with(backend: Backend, sources: &[&str]) -> Self {
         let clock = ManualClock::new(T0);
         let mut others = Vec::new();
         let directory = Self::run(&backend, &clock, concord_directory::TARGET, &[]).await;
@@ -148,8 +149,8 @@ impl Suite {
         let org = build_org(&dir).await;
         let mut urls = vec![("directory", dir_url)];
         others.push(directory);
-        if sources {
-            for target in SOURCES {
+        for target in SOURCES {
+            if sources.contains(&target.name) {
                 let running = Self::run(&backend, &clock, target, &urls).await;
                 urls.push((target.name, running.server.url()));
                 others.push(running);
