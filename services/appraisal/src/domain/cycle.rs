@@ -128,7 +128,10 @@ impl Schedule {
                 format!("{prefix}period_end_time"),
                 "must be after period_start_time",
             );
-        } else if self.period_end_ms - self.period_start_ms > PERIOD_MAX_MS {
+            // The scoring start defaults to the end: judged once the period is right.
+            return;
+        }
+        if self.period_end_ms - self.period_start_ms > PERIOD_MAX_MS {
             v.add(
                 format!("{prefix}period_end_time"),
                 "the period may span at most ten years",
@@ -209,9 +212,16 @@ mod tests {
             scoring_deadline_ms: Some(50),
         };
         bad.validate(&mut v, "");
+        assert_eq!(v.fields().collect::<Vec<_>>(), ["period_end_time"]);
+        let mut v = Violations::new();
+        let bad = Schedule {
+            period_end_ms: 200,
+            ..bad
+        };
+        bad.validate(&mut v, "");
         assert_eq!(
             v.fields().collect::<Vec<_>>(),
-            ["period_end_time", "scoring_start_time", "scoring_deadline"]
+            ["scoring_start_time", "scoring_deadline"]
         );
     }
 }
