@@ -22,6 +22,7 @@ pub const SCORING_START: &str = "appraisal.scoring_start";
 pub const SCORING_DEADLINE: &str = "appraisal.scoring_deadline";
 
 /// The scorecards of `subjects` (in their order) under `indicators`.
+#[tracing::instrument(skip_all, fields(cycle_id = %cycle.id, subjects = subjects.len()))]
 pub async fn cards(
     conn: &mut AnyConnection,
     cycle: &Cycle,
@@ -39,11 +40,8 @@ pub async fn cards(
 
 /// Asks the sources for every automatic value of the cycle (none when the
 /// set has no automatic indicator).
-async fn gather(
-    app: &Appraisal,
-    cycle: &Cycle,
-    now: i64,
-) -> Result<Vec<(AutoValue, &'static str)>, Error> {
+#[tracing::instrument(skip_all, fields(cycle_id = %cycle.id))]
+async fn gather(app: &Appraisal, cycle: &Cycle, now: i64) -> Result<Vec<AutoValue>, Error> {
     let indicators = app.indicators(cycle).await?;
     if indicators.iter().all(Indicator::is_manual) {
         return Ok(Vec::new());
@@ -197,7 +195,7 @@ pub async fn collect(
     app: &Appraisal,
     actor: &str,
     id: &str,
-) -> Result<(Cycle, Vec<(AutoValue, &'static str)>), Error> {
+) -> Result<(Cycle, Vec<AutoValue>), Error> {
     const ALLOWED: [Stage; 2] = [Stage::Scoring, Stage::Calibration];
     const WHAT: &str = "collecting automatic scores";
     let before = app.cycle(id).await?;
@@ -215,7 +213,7 @@ pub async fn collect(
     if !store::cycle::update(&mut tx, &c, read).await? {
         return Err(Error::stale_etag("cycle"));
     }
-    let applicable = values.iter().filter(|(v, _)| v.applicable).count();
+    let applicable = values.iter().filter(|v| v.applicable).count();
     let detail = json!({ "values_collected": values.len(), "applicable": applicable });
     audit::record_as(
         &mut tx,

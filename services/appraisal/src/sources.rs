@@ -284,8 +284,7 @@ impl Sources {
     }
 
     /// Collects every automatic indicator of every subject of `cycle` over
-    /// its period, in subject then indicator order, with each value's source
-    /// name. Nothing is written here; any failed call fails the whole
+    /// its period, in subject then indicator order. Nothing is written here; any failed call fails the whole
     /// collection, so a collection is all or nothing.
     #[tracing::instrument(skip_all, fields(cycle_id = %cycle.id, subjects = subjects.len()))]
     pub async fn collect(
@@ -294,7 +293,7 @@ impl Sources {
         subjects: &[Subject],
         indicators: &[Indicator],
         now: Millis,
-    ) -> Result<Vec<(AutoValue, &'static str)>, Error> {
+    ) -> Result<Vec<AutoValue>, Error> {
         let automatic: Vec<&Indicator> = indicators.iter().filter(|i| !i.is_manual()).collect();
         let services: BTreeSet<Service> = automatic
             .iter()
@@ -345,17 +344,15 @@ impl Sources {
                 .ok_or_else(|| {
                     Error::Internal(anyhow::anyhow!("no figures for {}", ind.source.as_str()))
                 })?;
-                out.push((
-                    AutoValue {
-                        subject_id: subject.id.clone(),
-                        code: ind.code.clone(),
-                        applicable,
-                        value: v,
-                        raw_json: raw.to_string(),
-                        collected_ms: now,
-                    },
-                    ind.source.as_str(),
-                ));
+                out.push(AutoValue {
+                    subject_id: subject.id.clone(),
+                    code: ind.code.clone(),
+                    source: ind.source,
+                    applicable,
+                    value: v,
+                    raw_json: raw.to_string(),
+                    collected_ms: now,
+                });
             }
         }
         Ok(out)

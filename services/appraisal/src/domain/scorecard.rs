@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use concord_kit::clock::Millis;
 
-use super::indicator::{Dimension, Indicator};
+use super::indicator::{Dimension, Indicator, Source};
 use super::round2;
 
 /// An automatic indicator's value for one subject, as last collected.
@@ -14,6 +14,7 @@ use super::round2;
 pub struct AutoValue {
     pub subject_id: String,
     pub code: String,
+    pub source: Source,
     /// False when the source had no data for the subject in the period.
     pub applicable: bool,
     pub value: f64,
@@ -71,20 +72,29 @@ impl Inputs {
         calibrations: Vec<Calibration>,
     ) -> Self {
         let mut inputs = Inputs::default();
-        for a in automatic {
-            inputs.automatic.insert(a.code.clone(), a);
-        }
-        for s in scores {
-            if s.self_assessment {
-                inputs.self_assessments.insert(s.code.clone(), s);
-            } else {
-                inputs.reviews.entry(s.code.clone()).or_default().push(s);
-            }
-        }
-        for c in calibrations {
-            inputs.calibrations.insert(c.code.clone(), c);
-        }
+        automatic.into_iter().for_each(|a| inputs.add_automatic(a));
+        scores.into_iter().for_each(|s| inputs.add_score(s));
+        calibrations
+            .into_iter()
+            .for_each(|c| inputs.add_calibration(c));
         inputs
+    }
+
+    pub fn add_automatic(&mut self, a: AutoValue) {
+        self.automatic.insert(a.code.clone(), a);
+    }
+
+    pub fn add_score(&mut self, s: Score) {
+        if s.self_assessment {
+            self.self_assessments.insert(s.code.clone(), s);
+        } else {
+            self.reviews.entry(s.code.clone()).or_default().push(s);
+        }
+    }
+
+    /// Calibrations must be added oldest first: the latest counts.
+    pub fn add_calibration(&mut self, c: Calibration) {
+        self.calibrations.insert(c.code.clone(), c);
     }
 }
 
@@ -260,6 +270,7 @@ mod tests {
         AutoValue {
             subject_id: "s".into(),
             code: code.into(),
+            source: Source::NoticeReadRate,
             applicable,
             value,
             raw_json: "{}".into(),

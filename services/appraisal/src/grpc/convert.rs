@@ -297,11 +297,11 @@ pub fn cycle(c: &Cycle, subjects: &[Subject]) -> pb::Cycle {
     }
 }
 
-pub fn automatic_value(a: &AutoValue, src: Source) -> pb::AutomaticValue {
+pub fn automatic_value(a: &AutoValue) -> pb::AutomaticValue {
     pb::AutomaticValue {
         subject_id: a.subject_id.clone(),
         indicator_code: a.code.clone(),
-        source: source(src) as i32,
+        source: source(a.source) as i32,
         applicable: a.applicable,
         value: a.value,
         raw_json: a.raw_json.clone(),

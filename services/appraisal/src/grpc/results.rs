@@ -12,7 +12,7 @@ use super::cycles::ensure_manager;
 use super::reviews::visible_subjects;
 use crate::domain::access::{ensure_may_judge, ensure_may_see, manages_cycle, sees_all};
 use crate::domain::scorecard::ranks;
-use crate::domain::{Calibration, Cycle, DESCRIPTION_MAX, Source, Stage, Subject};
+use crate::domain::{Calibration, Cycle, DESCRIPTION_MAX, Stage, Subject};
 use crate::flow;
 use crate::service::{Appraisal, resource};
 use crate::store;
@@ -30,10 +30,7 @@ pub async fn collect(
     let (cycle, values) = flow::collect(app, &who.subject, &cycle.id).await?;
     Ok(pb::CollectAutomaticScoresResponse {
         cycle: Some(super::cycles::render(app, &cycle).await?),
-        values: values
-            .iter()
-            .map(|(a, s)| convert::automatic_value(a, Source::parse(s).unwrap_or(Source::Manual)))
-            .collect(),
+        values: values.iter().map(convert::automatic_value).collect(),
     })
 }
 

@@ -151,7 +151,8 @@ pub async fn list(
     rows.iter().map(decode).collect()
 }
 
-/// Every cycle in `stage` (for the due handlers and metrics).
+/// How many cycles are in each stage (for the metrics).
+#[tracing::instrument(skip_all)]
 pub async fn count_by_stage(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, Error> {
     let rows = sqlx::query("SELECT stage, COUNT(*) FROM cycles GROUP BY stage")
         .fetch_all(conn)
@@ -192,6 +193,7 @@ pub async fn subjects(
 }
 
 /// Every subject of a cycle, in order.
+#[tracing::instrument(skip_all, fields(cycle_id = %cycle_id))]
 pub async fn all_subjects(conn: &mut AnyConnection, cycle_id: &str) -> Result<Vec<Subject>, Error> {
     subjects(conn, cycle_id, None, i64::MAX).await
 }
@@ -319,6 +321,7 @@ pub async fn assignments(
 }
 
 /// Whether `reviewer_id` is assigned to the subject.
+#[tracing::instrument(skip_all, fields(cycle_id = %cycle_id, subject_id = %subject_id))]
 pub async fn is_reviewer(
     conn: &mut AnyConnection,
     cycle_id: &str,

@@ -5,8 +5,10 @@ use concord_kit::Error;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::flag;
-use crate::domain::{AutoValue, Calibration, Inputs, Score};
+use std::collections::HashMap;
+
+use super::{corrupt, flag};
+use crate::domain::{AutoValue, Calibration, Inputs, Score, Source};
 
 fn decode_score(r: &AnyRow) -> Result<Score, Error> {
     Ok(Score {
@@ -107,9 +109,9 @@ pub async fn list(
 pub async fn put_automatic(
     conn: &mut AnyConnection,
     cycle_id: &str,
-    values: &[(AutoValue, &'static str)],
+    values: &[AutoValue],
 ) -> Result<(), Error> {
-    for (v, source) in values {
+    for v in values {
         sqlx::query(
             "INSERT INTO automatic_values (cycle_id, subject_id, indicator_code, source, applicable, \
              value, raw_json, collected_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -120,7 +122,7 @@ pub async fn put_automatic(
         .bind(cycle_id)
         .bind(&v.subject_id)
         .bind(&v.code)
-        .bind(*source)
+        .bind(v.source.as_str())
         .bind(flag(v.applicable))
         .bind(v.value)
         .bind(&v.raw_json)
@@ -132,9 +134,11 @@ pub async fn put_automatic(
 }
 
 fn decode_auto(r: &AnyRow) -> Result<AutoValue, Error> {
+    let source: String = r.try_get("source")?;
     Ok(AutoValue {
         subject_id: r.try_get("subject_id")?,
         code: r.try_get("indicator_code")?,
+        source: Source::parse(&source).ok_or_else(|| corrupt("source", &source))?,
         applicable: r.try_get::<i64, _>("applicable")? != 0,
         value: r.try_get("value")?,
         raw_json: r.try_get("raw_json")?,
@@ -210,10 +214,10 @@ pub async fn inputs(
     conn: &mut AnyConnection,
     cycle_id: &str,
     subject_id: Option<&str>,
-) -> Result<std::collections::HashMap<String, Inputs>, Error> {
+) -> Result<HashMap<String, Inputs>, Error> {
     let subject = subject_id.unwrap_or_default();
     let autos = sqlx::query(
-        "SELECT subject_id, indicator_code, applicable, value, raw_json, collected_ms \
+        "SELECT subject_id, indicator_code, source, applicable, value, raw_json, collected_ms \
          FROM automatic_values WHERE cycle_id = $1 AND ($2 = '' OR subject_id = $2)",
     )
     .bind(cycle_id)
@@ -230,23 +234,21 @@ pub async fn inputs(
         .fetch_all(&mut *conn)
         .await?;
     let calibrations = calibrations(conn, cycle_id, subject_id, None, i64::MAX).await?;
-    let mut by: std::collections::HashMap<String, (Vec<AutoValue>, Vec<Score>, Vec<Calibration>)> =
-        Default::default();
+    let mut by: HashMap<String, Inputs> = HashMap::new();
     for r in &autos {
         let a = decode_auto(r)?;
-        by.entry(a.subject_id.clone()).or_default().0.push(a);
+        by.entry(a.subject_id.clone()).or_default().add_automatic(a);
     }
     for r in &scores {
         let s = decode_score(r)?;
-        by.entry(s.subject_id.clone()).or_default().1.push(s);
+        by.entry(s.subject_id.clone()).or_default().add_score(s);
     }
     for c in calibrations {
-        by.entry(c.subject_id.clone()).or_default().2.push(c);
+        by.entry(c.subject_id.clone())
+            .or_default()
+            .add_calibration(c);
     }
-    Ok(by
-        .into_iter()
-        .map(|(k, (a, s, c))| (k, Inputs::gather(a, s, c)))
-        .collect())
+    Ok(by)
 }
 
 /// A subject's frozen result.
@@ -283,10 +285,11 @@ pub async fn put_results(
 }
 
 /// The frozen results of a published cycle, by subject id.
+#[tracing::instrument(skip_all, fields(cycle_id = %cycle_id))]
 pub async fn results(
     conn: &mut AnyConnection,
     cycle_id: &str,
-) -> Result<std::collections::HashMap<String, Ranked>, Error> {
+) -> Result<HashMap<String, Ranked>, Error> {
     let rows = sqlx::query(
         "SELECT subject_id, department_id, total, complete, ranking FROM results WHERE cycle_id = $1",
     )
@@ -309,6 +312,7 @@ pub async fn results(
 
 /// Per department and subject kind, the mean total of the latest published
 /// cycle that appraised it: `(department_id, subject_kind, mean)`.
+#[tracing::instrument(skip_all)]
 pub async fn latest_published(
     conn: &mut AnyConnection,
 ) -> Result<Vec<(String, String, f64)>, Error> {
