@@ -77,7 +77,7 @@ pub fn start(ctx: Context) -> BoxFuture<'static, anyhow::Result<Service>> {
             db: db.clone(),
             clock: ctx.clock.clone(),
             org: org::Org::new(directory),
-            sources: sources::Sources::new(ctx.upstreams.clone()),
+            sources: sources::Sources::new(&ctx.upstreams),
             gauges,
         };
         concord_kit::due::spawn_worker(

@@ -2,10 +2,11 @@
 //! with the service's own identity over a cycle's period for each subject,
 //! and the value each source takes from them with the raw figures it used.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use concord_kit::Error;
-use concord_kit::clients::Upstreams;
+use concord_kit::clients::{ServiceChannel, Upstreams};
 use concord_kit::clock::{Millis, to_timestamp};
 use concord_proto::decisions::v1 as decisions;
 use concord_proto::emergency::v1 as emergency;
@@ -18,13 +19,23 @@ use tonic::Code;
 
 use crate::domain::{AutoValue, Cycle, Indicator, Service, Source, Subject, SubjectKind};
 
+/// Every service an automatic source reads.
+const SERVICES: [Service; 5] = [
+    Service::Feedback,
+    Service::Emergency,
+    Service::Decisions,
+    Service::Notices,
+    Service::Training,
+];
+
 /// How many statistics calls run at once during a collection.
 const CONCURRENCY: usize = 8;
 
-/// Channels to the services the automatic sources read.
+/// Channels to the services the automatic sources read, made once (they
+/// connect lazily and reconnect by themselves). Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Sources {
-    upstreams: Upstreams,
+    channels: Arc<BTreeMap<Service, Result<ServiceChannel, String>>>,
 }
 
 /// Who and when one statistics call is about.
@@ -183,14 +194,25 @@ fn value(source: Source, figures: &Figures) -> Option<(bool, f64, Value)> {
 }
 
 impl Sources {
-    pub fn new(upstreams: Upstreams) -> Self {
-        Self { upstreams }
+    pub fn new(upstreams: &Upstreams) -> Self {
+        let channels = SERVICES
+            .into_iter()
+            .map(|s| (s, upstreams.channel(s.target()).map_err(|e| e.to_string())))
+            .collect();
+        Self {
+            channels: Arc::new(channels),
+        }
     }
 
-    fn channel(&self, service: Service) -> Result<concord_kit::clients::ServiceChannel, Error> {
-        self.upstreams
-            .channel(service.target())
-            .map_err(|e| Error::Unavailable(e.to_string()))
+    fn channel(&self, service: Service) -> Result<ServiceChannel, Error> {
+        match self.channels.get(&service) {
+            Some(Ok(ch)) => Ok(ch.clone()),
+            Some(Err(why)) => Err(Error::Unavailable(why.clone())),
+            None => Err(Error::Unavailable(format!(
+                "no channel to {}",
+                service.target()
+            ))),
+        }
     }
 
     /// Asks one service for one subject's figures.

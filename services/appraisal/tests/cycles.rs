@@ -1041,6 +1041,81 @@ async fn cycles_are_listed_changed_and_reviewers_removed(backend: Backend) {
     );
 }
 
+async fn moved_deadlines_move_the_cycle_by_themselves(backend: Backend) {
+    let s = Suite::start(backend).await;
+    let o = s.org.clone();
+    let set = s.create_set("个人考核", staff_indicators()).await;
+    let cycle = s
+        .create_cycle(&o.office_head, person_cycle(&set, "", &[&o.zhang]))
+        .await;
+    let mask = |paths: &[&str]| {
+        Some(prost_types::FieldMask {
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+        })
+    };
+    // Scoring opens two hours in instead of at the end of the period.
+    let moved = s
+        .c()
+        .update_cycle(o.office_head.req(UpdateCycleRequest {
+            cycle: Some(Cycle {
+                id: cycle.id.clone(),
+                scoring_start_time: ts(T0 + 2 * HOUR),
+                etag: cycle.etag.clone(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["scoring_start_time"]),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(moved.scoring_start_time, ts(T0 + 2 * HOUR));
+    s.advance(HOUR);
+    assert_eq!(
+        s.get_cycle(&o.admin, &cycle.id).await.stage,
+        Stage::Open as i32
+    );
+    s.advance(2 * HOUR);
+    let scoring = s
+        .cycle_until(&cycle.id, "scoring", |c| c.stage == Stage::Scoring as i32)
+        .await;
+    // Once scoring, only the deadline may change; it closes scoring by itself.
+    fails(
+        s.c()
+            .update_cycle(o.office_head.req(UpdateCycleRequest {
+                cycle: Some(Cycle {
+                    id: cycle.id.clone(),
+                    scoring_start_time: ts(T0 + 5 * HOUR),
+                    ..Default::default()
+                }),
+                update_mask: mask(&["scoring_start_time"]),
+            }))
+            .await,
+        Code::FailedPrecondition,
+    );
+    s.c()
+        .update_cycle(o.office_head.req(UpdateCycleRequest {
+            cycle: Some(Cycle {
+                id: cycle.id.clone(),
+                scoring_deadline: ts(T0 + 6 * HOUR),
+                etag: scoring.etag.clone(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["scoring_deadline"]),
+        }))
+        .await
+        .unwrap();
+    s.advance(2 * HOUR);
+    assert_eq!(
+        s.get_cycle(&o.admin, &cycle.id).await.stage,
+        Stage::Scoring as i32
+    );
+    s.advance(2 * HOUR);
+    s.cycle_until(&cycle.id, "calibration", |c| {
+        c.stage == Stage::Calibration as i32
+    })
+    .await;
+}
+
 concord_kit::backend_tests!(
     a_cycle_runs_from_open_to_published_with_ranked_scorecards,
     scores_are_seen_by_the_appraised_their_managers_and_reviewers_only,
@@ -1048,4 +1123,5 @@ concord_kit::backend_tests!(
     calibration_needs_a_reason_and_keeps_every_adjustment,
     publishing_needs_every_manual_indicator_scored,
     cycles_are_listed_changed_and_reviewers_removed,
+    moved_deadlines_move_the_cycle_by_themselves,
 );

@@ -395,9 +395,6 @@ pub async fn visible_subjects(
         .collect())
 }
 
-/// Rows fetched in one go when a list is filtered by visibility.
-const FILTERED_FETCH: i64 = 100_000;
-
 pub async fn scores(
     app: &Appraisal,
     who: &Principal,
@@ -418,8 +415,8 @@ pub async fn scores(
     let after: Option<store::score::ScoreCursor> = parse_cursor(page.after.as_deref())?;
     let subject = (!req.subject_id.is_empty()).then_some(req.subject_id.as_str());
     let reviewer = (!req.reviewer_id.is_empty()).then_some(req.reviewer_id.as_str());
-    let mut conn = app.conn().await?;
     let rows = if sees_all(who) {
+        let mut conn = app.conn().await?;
         store::score::list(
             &mut conn,
             &cycle.id,
@@ -430,24 +427,23 @@ pub async fn scores(
         )
         .await?
     } else {
-        drop(conn);
+        // Filtered by what the caller may see; a cycle's scores are bounded
+        // by its subjects, indicators and reviewers.
         let visible = visible_subjects(app, who, &cycle).await?;
         let mut conn = app.conn().await?;
-        let all = store::score::list(
+        store::score::list(
             &mut conn,
             &cycle.id,
             subject,
             reviewer,
             after.as_ref(),
-            FILTERED_FETCH,
+            i64::MAX,
         )
-        .await?;
-        all.into_iter()
-            .filter(|(s, _)| {
-                s.author_id == who.subject || visible.get(&s.subject_id) == Some(&true)
-            })
-            .take(usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX))
-            .collect()
+        .await?
+        .into_iter()
+        .filter(|(s, _)| s.author_id == who.subject || visible.get(&s.subject_id) == Some(&true))
+        .take(usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX))
+        .collect()
     };
     let (rows, next_page_token) = page.finish(rows, |(_, c)| json!(c).to_string());
     Ok(pb::ListScoresResponse {
