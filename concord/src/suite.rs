@@ -34,6 +34,7 @@ pub const TARGETS: &[Target] = &[
     concord_feedback::TARGET,
     concord_decisions::TARGET,
     concord_training::TARGET,
+    concord_appraisal::TARGET,
 ];
 
 /// The gateway's target name; its port is `port_base` itself.
@@ -47,6 +48,7 @@ pub const MIGRATIONS: &[(&str, concord_kit::db::Migrations)] = &[
     ("feedback", concord_feedback::MIGRATIONS),
     ("decisions", concord_decisions::MIGRATIONS),
     ("training", concord_training::MIGRATIONS),
+    ("appraisal", concord_appraisal::MIGRATIONS),
 ];
 
 /// Where listeners bind.

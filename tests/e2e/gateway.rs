@@ -51,6 +51,7 @@ async fn every_service_answers_through_the_gateway(backend: Backend) {
         "concord.feedback.v1.FeedbackService",
         "concord.decisions.v1.DecisionService",
         "concord.training.v1.TrainingService",
+        "concord.appraisal.v1.AppraisalService",
     ] {
         assert!(
             reached.contains(&service),
