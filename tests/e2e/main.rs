@@ -4,3 +4,4 @@
 //! `CONCORD_TEST_DATABASE_URL` and `CONCORD_TEST_REDIS_URL` are set.
 
 mod gateway;
+mod observability;
