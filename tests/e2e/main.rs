@@ -5,3 +5,4 @@
 
 mod gateway;
 mod observability;
+mod authz_matrix;

@@ -171,3 +171,30 @@ where
         .await
         .map(|r| r.into_inner())
 }
+
+pub mod faults;
+pub mod process;
+pub mod raw;
+pub mod report;
+pub mod tokens;
+
+/// `GET <path>` over HTTP/1.0 from `addr`, the whole response as text.
+pub async fn http_get(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect for GET");
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.expect("read");
+    out
+}
+
+/// `channel` signing every call with `token` (none when `None`): for calls
+/// to a service's own port, around the gateway.
+pub fn authed(channel: Channel, token: Option<&str>) -> Authed {
+    let value = token.map(|t| format!("Bearer {t}").parse().expect("ascii token"));
+    InterceptedService::new(channel, Bearer(value))
+}
