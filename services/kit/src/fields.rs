@@ -1,5 +1,5 @@
 //! Request fields every service validates the same way: etags (AIP-154),
-//! update masks (AIP-134) and page sizes.
+//! update masks (AIP-134), page sizes, optional ids and one-line texts.
 
 use prost_types::FieldMask;
 
@@ -78,6 +78,24 @@ pub fn page_size(v: &mut Violations, value: i32) {
     v.check(value < 0, "page_size", "must not be negative");
 }
 
+/// An optional id field (a filter, a parent): `None` when empty, else the
+/// id, with a violation naming `field` when it is not a valid id.
+pub fn opt_id(v: &mut Violations, field: &str, value: &str) -> Option<String> {
+    crate::ids::check_opt_id(v, field, value);
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+/// A required one-line text (a name, a title) of at most `max_chars`
+/// characters, trimmed.
+pub fn single_line(v: &mut Violations, field: &str, value: &str, max_chars: usize) -> String {
+    let value = value.trim();
+    crate::ids::check_text(v, field, value, max_chars);
+    if value.contains(['\n', '\r', '\t']) {
+        v.add(field, "must be a single line");
+    }
+    value.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +146,24 @@ mod tests {
         assert_eq!(
             v.fields().collect::<Vec<_>>(),
             ["update_mask", "update_mask"]
+        );
+    }
+
+    #[test]
+    fn optional_ids_and_single_lines() {
+        let mut v = Violations::new();
+        assert_eq!(opt_id(&mut v, "parent_id", ""), None);
+        let id = crate::ids::new_id();
+        assert_eq!(opt_id(&mut v, "parent_id", &id), Some(id.clone()));
+        assert_eq!(single_line(&mut v, "name", "  信息中心 ", 10), "信息中心");
+        assert!(v.is_empty());
+        opt_id(&mut v, "owner_id", "x");
+        single_line(&mut v, "title", "两行\n标题", 10);
+        single_line(&mut v, "name", "   ", 10);
+        single_line(&mut v, "name", "too long for ten", 10);
+        assert_eq!(
+            v.fields().collect::<Vec<_>>(),
+            ["owner_id", "title", "name", "name"]
         );
     }
 }

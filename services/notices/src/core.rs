@@ -8,12 +8,12 @@ use concord_kit::bus::SharedBus;
 use concord_kit::clock::{Millis, SharedClock};
 use concord_kit::db::Db;
 use concord_kit::period::OrgZone;
-use concord_kit::{Error, audit, due};
+use concord_kit::{Error, audit, due, fields};
 use serde_json::json;
 use sqlx::AnyConnection;
 
 use crate::directory::DirectoryLink;
-use crate::domain::{EventKind, Notice, NoticeState, etag_matches};
+use crate::domain::{EventKind, Notice, NoticeState};
 use crate::metrics;
 use crate::store::receipt::Recipient;
 use crate::store::{inbox, notice as notices, receipt, rules};
@@ -127,9 +127,7 @@ impl Core {
         if n.state == NoticeState::Published {
             return Ok(n);
         }
-        if !etag_matches(Some(expected), n.version) {
-            return Err(Error::stale_etag("notice"));
-        }
+        fields::check_etag("notice", Some(expected), n.version)?;
         if !matches!(n.state, NoticeState::Draft | NoticeState::Scheduled) {
             return Err(Error::precondition(format!(
                 "a {} notice cannot be published",

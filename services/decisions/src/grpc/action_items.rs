@@ -6,7 +6,7 @@ use concord_kit::auth::Principal;
 use concord_kit::idempotency::{Key, remember, replay};
 use concord_kit::ids::{check_id, check_text, new_id};
 use concord_kit::page::Page;
-use concord_kit::{Error, Violations, audit, due, invalid};
+use concord_kit::{Error, Violations, audit, due, fields, invalid};
 use concord_proto::decisions::v1 as pb;
 use serde_json::json;
 
@@ -150,9 +150,9 @@ pub async fn list(
     req: &pb::ListActionItemsRequest,
 ) -> Result<pb::ListActionItemsResponse, Error> {
     let mut v = Violations::new();
-    let department = requests::opt_id(&mut v, "department_id", &req.department_id);
-    let owner = requests::opt_id(&mut v, "owner_id", &req.owner_id);
-    let proposal = requests::opt_id(&mut v, "proposal_id", &req.proposal_id);
+    let department = fields::opt_id(&mut v, "department_id", &req.department_id);
+    let owner = fields::opt_id(&mut v, "owner_id", &req.owner_id);
+    let proposal = fields::opt_id(&mut v, "proposal_id", &req.proposal_id);
     let status = convert::status_from(req.status);
     if req.status != 0 && status.is_none() {
         v.add("status", "is not a known status");
@@ -162,7 +162,7 @@ pub async fn list(
         "include_supporting",
         "needs department_id",
     );
-    concord_kit::fields::page_size(&mut v, req.page_size);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let now = s.now();
     let filter_text = format!(
@@ -222,7 +222,7 @@ pub async fn update(
     let before = store::action_item::get(&mut tx, &change.id, s.db.for_update())
         .await?
         .ok_or_else(|| Error::not_found(KIND, &change.id))?;
-    concord_kit::fields::check_etag(KIND, change.expected_version, before.version)?;
+    fields::check_etag(KIND, change.expected_version, before.version)?;
     let mut item = before.clone();
     item.apply(&change, now);
     may_update_item(who, &before, &change, &item.values())?;
@@ -365,7 +365,7 @@ pub async fn notes(
 ) -> Result<pb::ListProgressNotesResponse, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "action_item_id", &req.action_item_id);
-    concord_kit::fields::page_size(&mut v, req.page_size);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let page = Page::parse(
         req.page_size,

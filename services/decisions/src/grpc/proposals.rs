@@ -4,7 +4,7 @@ use concord_kit::auth::Principal;
 use concord_kit::idempotency::{Key, remember, replay};
 use concord_kit::ids::{check_id, check_opt_text, new_id};
 use concord_kit::page::Page;
-use concord_kit::{Error, Violations, audit, due};
+use concord_kit::{Error, Violations, audit, due, fields};
 use concord_proto::decisions::v1 as pb;
 use serde_json::json;
 
@@ -116,7 +116,7 @@ pub async fn list(
     req: &pb::ListProposalsRequest,
 ) -> Result<pb::ListProposalsResponse, Error> {
     let mut v = Violations::new();
-    let department = requests::opt_id(&mut v, "department_id", &req.department_id);
+    let department = fields::opt_id(&mut v, "department_id", &req.department_id);
     // Proposers are principals: people (UUIDs) or, for admins, any subject.
     concord_kit::ids::check_opt_text(&mut v, "proposer_id", &req.proposer_id, 200);
     let proposer = (!req.proposer_id.is_empty()).then_some(req.proposer_id.as_str());
@@ -124,7 +124,7 @@ pub async fn list(
     if req.stage != 0 && stage.is_none() {
         v.add("stage", "is not a known stage");
     }
-    concord_kit::fields::page_size(&mut v, req.page_size);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let filter_text = format!(
         "proposals|{}|{}|{}",
@@ -173,7 +173,7 @@ pub async fn update(
     if !may_see(who, &p) {
         return Err(Error::denied("this draft is not yours to change"));
     }
-    concord_kit::fields::check_etag(KIND, change.expected_version, p.version)?;
+    fields::check_etag(KIND, change.expected_version, p.version)?;
     ensure_may_move(who, &p)?;
     let read = p.version;
     p.apply(&change, now)?;

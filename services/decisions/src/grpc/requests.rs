@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use concord_kit::clock::from_timestamp;
 use concord_kit::idempotency::check_request_id;
-use concord_kit::ids::{check_id, check_opt_id, check_opt_text, check_text};
+use concord_kit::ids::{check_id, check_opt_text, check_text};
 use concord_kit::{Error, Violations, fields};
 use concord_proto::decisions::v1 as pb;
 use prost_types::{FieldMask, Timestamp};
@@ -26,12 +26,6 @@ pub fn title(v: &mut Violations, field: &str, value: &str) -> String {
         v.add(field, "must be a single line");
     }
     value.to_string()
-}
-
-/// An optional id field: `None` when empty.
-pub fn opt_id(v: &mut Violations, field: &str, value: &str) -> Option<String> {
-    check_opt_id(v, field, value);
-    (!value.is_empty()).then(|| value.to_string())
 }
 
 /// A required time.
@@ -204,7 +198,7 @@ pub fn new_proposal(
 ) -> Result<(ProposalContent, Option<String>), Error> {
     let mut v = Violations::new();
     check_request_id(&mut v, &req.request_id);
-    let owning = opt_id(&mut v, "owning_department_id", &req.owning_department_id);
+    let owning = fields::opt_id(&mut v, "owning_department_id", &req.owning_department_id);
     let raw = Raw {
         title: &req.title,
         background: &req.background,
@@ -294,7 +288,7 @@ pub fn new_comment(req: &pb::CreateCommentRequest) -> Result<NewComment, Error> 
     let mut v = Violations::new();
     check_request_id(&mut v, &req.request_id);
     check_id(&mut v, "proposal_id", &req.proposal_id);
-    let parent_id = opt_id(&mut v, "parent_id", &req.parent_id);
+    let parent_id = fields::opt_id(&mut v, "parent_id", &req.parent_id);
     let body = req.body.trim().to_string();
     check_text(&mut v, "body", &body, TEXT_MAX);
     let stance = convert::stance_from(req.stance).unwrap_or_else(|| {
@@ -398,7 +392,7 @@ pub fn new_action_item(
         due: req.due_time.as_ref(),
     };
     let mut n = item_values(&mut v, "", &raw, &ActionItemField::all(), now);
-    n.proposal_id = opt_id(&mut v, "proposal_id", &req.proposal_id);
+    n.proposal_id = fields::opt_id(&mut v, "proposal_id", &req.proposal_id);
     v.into_result()?;
     Ok(n)
 }

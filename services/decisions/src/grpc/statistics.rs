@@ -7,10 +7,9 @@ use std::collections::HashSet;
 use concord_kit::auth::Principal;
 use concord_kit::clock::to_timestamp;
 use concord_kit::period::{Period, percentile};
-use concord_kit::{Error, Violations, invalid};
+use concord_kit::{Error, Violations, fields, invalid};
 use concord_proto::decisions::v1 as pb;
 
-use super::requests;
 use crate::domain::access::stats_everywhere;
 use crate::service::Decisions;
 use crate::store;
@@ -31,8 +30,8 @@ pub async fn get(
     req: &pb::GetDecisionStatisticsRequest,
 ) -> Result<pb::DecisionStatistics, Error> {
     let mut v = Violations::new();
-    let department = requests::opt_id(&mut v, "department_id", &req.department_id);
-    let person = requests::opt_id(&mut v, "person_id", &req.person_id);
+    let department = fields::opt_id(&mut v, "department_id", &req.department_id);
+    let person = fields::opt_id(&mut v, "person_id", &req.person_id);
     let period = Period::from_request(req.start_time.as_ref(), req.end_time.as_ref());
     // The period's own message is the precise one; alongside other bad
     // fields its fields are named with a general one (Violations cannot

@@ -31,14 +31,12 @@ pub enum DepartmentField {
 }
 
 impl DepartmentField {
-    /// The fields an update-mask path names (`*` names them all).
-    pub fn parse(path: &str) -> Option<&'static [Self]> {
-        Some(match path {
-            "name" => &[Self::Name],
-            "description" => &[Self::Description],
-            "*" => &[Self::Name, Self::Description],
-            _ => return None,
-        })
+    /// Every field, in the order `*` names them.
+    pub const ALL: [Self; 2] = [Self::Name, Self::Description];
+
+    /// Every field with its update-mask path, for `fields::update_mask`.
+    pub fn known() -> [(&'static str, Self); 2] {
+        Self::ALL.map(|f| (f.path(), f))
     }
 
     /// The field's update-mask path.
@@ -133,12 +131,18 @@ mod tests {
 
     #[test]
     fn masks_name_known_fields_only() {
-        assert_eq!(
-            DepartmentField::parse("name"),
-            Some(&[DepartmentField::Name][..])
-        );
-        assert_eq!(DepartmentField::parse("*").map(<[_]>::len), Some(2));
-        assert_eq!(DepartmentField::parse("parent_id"), None);
+        use concord_kit::fields::update_mask;
+        let mask = |p: &str| {
+            let mut v = concord_kit::Violations::new();
+            let m = prost_types::FieldMask {
+                paths: vec![p.to_string()],
+            };
+            let fields = update_mask(&mut v, Some(&m), &DepartmentField::known());
+            v.is_empty().then_some(fields)
+        };
+        assert_eq!(mask("name"), Some(vec![DepartmentField::Name]));
+        assert_eq!(mask("*").map(|f| f.len()), Some(2));
+        assert_eq!(mask("parent_id"), None);
     }
 
     #[test]

@@ -53,18 +53,9 @@ impl PersonField {
         Self::Roles,
     ];
 
-    /// The fields an update-mask path names (`*` names them all).
-    pub fn parse(path: &str) -> Option<&'static [Self]> {
-        Some(match path {
-            "display_name" => &[Self::DisplayName],
-            "email" => &[Self::Email],
-            "phone" => &[Self::Phone],
-            "title" => &[Self::Title],
-            "department_id" => &[Self::DepartmentId],
-            "roles" => &[Self::Roles],
-            "*" => &Self::ALL,
-            _ => return None,
-        })
+    /// Every field with its update-mask path, for `fields::update_mask`.
+    pub fn known() -> [(&'static str, Self); 6] {
+        Self::ALL.map(|f| (f.path(), f))
     }
 
     /// The field's update-mask path.

@@ -3,17 +3,16 @@
 //! values are rendered as messages.
 
 use concord_kit::clock::to_timestamp;
+use concord_kit::fields::{etag, opt_id, render_etag, single_line, update_mask};
 use concord_kit::idempotency::check_request_id;
-use concord_kit::ids::{check_id, check_opt_id, check_opt_text, check_text};
+use concord_kit::ids::{check_id, check_opt_text, check_text};
 use concord_kit::{Error, Violations};
 use concord_proto::directory::v1 as pb;
-use prost_types::FieldMask;
 
 use crate::domain::person::{email_problem, phone_problem};
 use crate::domain::{
     DESCRIPTION_MAX, DUTY_MAX, Department, DepartmentChange, DepartmentField, Duty, NAME_MAX,
     NewDepartment, NewDuty, NewPerson, Person, PersonChange, PersonField, Roles, TITLE_MAX,
-    parse_etag, render_etag,
 };
 
 pub fn department(d: &Department) -> pb::Department {
@@ -54,65 +53,8 @@ pub fn duty(d: &Duty) -> pb::Duty {
 }
 
 /// A name: required, one line, at most [`NAME_MAX`] characters; trimmed.
-pub fn name(v: &mut Violations, field: &str, value: &str) -> String {
-    let value = value.trim();
-    check_text(v, field, value, NAME_MAX);
-    if value.contains(['\n', '\r', '\t']) {
-        v.add(field, "must be a single line");
-    }
-    value.to_string()
-}
-
-/// An etag field: empty, or one this service made.
-pub fn etag(v: &mut Violations, field: &str, value: &str) -> Option<i64> {
-    parse_etag(value).unwrap_or_else(|why| {
-        v.add(field, why);
-        None
-    })
-}
-
-/// An optional id field: `None` when empty.
-pub fn opt_id(v: &mut Violations, field: &str, value: &str) -> Option<String> {
-    check_opt_id(v, field, value);
-    (!value.is_empty()).then(|| value.to_string())
-}
-
-/// `page_size` must not be negative (checked here too so that it is
-/// reported together with the other fields).
-pub fn page_size(v: &mut Violations, value: i32) {
-    v.check(value < 0, "page_size", "must not be negative");
-}
-
-/// The paths of an update mask, each known to `parse`; names `update_mask`
-/// when it is missing, empty or names an unknown field.
-fn mask<F: Copy + PartialEq + 'static>(
-    v: &mut Violations,
-    mask: Option<&FieldMask>,
-    parse: impl Fn(&str) -> Option<&'static [F]>,
-) -> Vec<F> {
-    let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
-    if paths.is_empty() {
-        v.add(
-            "update_mask",
-            "is required: name the fields to change, or \"*\" for all",
-        );
-    }
-    let mut fields = Vec::new();
-    for path in paths {
-        match parse(path) {
-            Some(fs) => fields.extend(
-                fs.iter()
-                    .copied()
-                    .filter(|f| !fields.contains(f))
-                    .collect::<Vec<_>>(),
-            ),
-            None => v.add(
-                "update_mask",
-                format!("names {path:?}, which cannot be updated here"),
-            ),
-        }
-    }
-    fields
+fn name(v: &mut Violations, field: &str, value: &str) -> String {
+    single_line(v, field, value, NAME_MAX)
 }
 
 impl TryFrom<&pb::CreateDepartmentRequest> for NewDepartment {
@@ -138,7 +80,7 @@ impl TryFrom<&pb::UpdateDepartmentRequest> for DepartmentChange {
 
     fn try_from(r: &pb::UpdateDepartmentRequest) -> Result<Self, Error> {
         let mut v = Violations::new();
-        let fields = mask(&mut v, r.update_mask.as_ref(), DepartmentField::parse);
+        let fields = update_mask(&mut v, r.update_mask.as_ref(), &DepartmentField::known());
         let Some(d) = &r.department else {
             v.add("department", "is required");
             return Err(Error::Invalid(v));
@@ -244,7 +186,7 @@ impl TryFrom<&pb::UpdatePersonRequest> for PersonChange {
 
     fn try_from(r: &pb::UpdatePersonRequest) -> Result<Self, Error> {
         let mut v = Violations::new();
-        let fields = mask(&mut v, r.update_mask.as_ref(), PersonField::parse);
+        let fields = update_mask(&mut v, r.update_mask.as_ref(), &PersonField::known());
         let Some(p) = &r.person else {
             v.add("person", "is required");
             return Err(Error::Invalid(v));

@@ -1,6 +1,7 @@
 //! Departments: create, read, list, rename, move and delete.
 
 use concord_kit::auth::Principal;
+use concord_kit::fields;
 use concord_kit::idempotency::{Key, remember, replay};
 use concord_kit::ids::{check_id, new_id};
 use concord_kit::page::Page;
@@ -11,7 +12,7 @@ use serde_json::json;
 use super::{Directory, convert, ensure_department, resource};
 use crate::domain::access::may_change_structure;
 use crate::domain::department::{delete_refusal, move_refusal};
-use crate::domain::{Department, DepartmentChange, NewDepartment, etag_matches, sort_key};
+use crate::domain::{Department, DepartmentChange, NewDepartment, sort_key};
 use crate::store::department::{self as db, Scope};
 use crate::store::{self, NameCursor};
 
@@ -82,8 +83,8 @@ pub async fn list(
     req: &pb::ListDepartmentsRequest,
 ) -> Result<pb::ListDepartmentsResponse, Error> {
     let mut v = Violations::new();
-    let parent = convert::opt_id(&mut v, "parent_id", &req.parent_id);
-    convert::page_size(&mut v, req.page_size);
+    let parent = fields::opt_id(&mut v, "parent_id", &req.parent_id);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let page = Page::parse(
         req.page_size,
@@ -122,9 +123,7 @@ pub async fn update(
     let mut d = db::get(&mut tx, &change.id)
         .await?
         .ok_or_else(|| Error::not_found(KIND, &change.id))?;
-    if !etag_matches(change.expected_version, d.version) {
-        return Err(stale());
-    }
+    fields::check_etag(KIND, change.expected_version, d.version)?;
     let read = d.version;
     let renamed = d.apply(&change);
     if renamed && db::sibling_has_name(&mut tx, d.parent_id.as_deref(), &d.name, &d.id).await? {
@@ -159,8 +158,8 @@ pub async fn relocate(
     may_change_structure(who)?;
     let mut v = Violations::new();
     check_id(&mut v, "id", &req.id);
-    let new_parent = convert::opt_id(&mut v, "new_parent_id", &req.new_parent_id);
-    let expected = convert::etag(&mut v, "etag", &req.etag);
+    let new_parent = fields::opt_id(&mut v, "new_parent_id", &req.new_parent_id);
+    let expected = fields::etag(&mut v, "etag", &req.etag);
     v.into_result()?;
     let now = dir.now();
     let mut tx = dir.db.begin().await?;
@@ -168,9 +167,7 @@ pub async fn relocate(
     let mut d = db::get(&mut tx, &req.id)
         .await?
         .ok_or_else(|| Error::not_found(KIND, &req.id))?;
-    if !etag_matches(expected, d.version) {
-        return Err(stale());
-    }
+    fields::check_etag(KIND, expected, d.version)?;
     let mut inside = false;
     if let Some(p) = &new_parent {
         ensure_department(&mut tx, "new_parent_id", p).await?;
@@ -214,7 +211,7 @@ pub async fn delete(
     may_change_structure(who)?;
     let mut v = Violations::new();
     check_id(&mut v, "id", &req.id);
-    let expected = convert::etag(&mut v, "etag", &req.etag);
+    let expected = fields::etag(&mut v, "etag", &req.etag);
     v.into_result()?;
     let now = dir.now();
     let mut tx = dir.db.begin().await?;
@@ -222,9 +219,7 @@ pub async fn delete(
     let d = db::get(&mut tx, &req.id)
         .await?
         .ok_or_else(|| Error::not_found(KIND, &req.id))?;
-    if !etag_matches(expected, d.version) {
-        return Err(stale());
-    }
+    fields::check_etag(KIND, expected, d.version)?;
     let (children, people) = db::occupancy(&mut tx, &d.id).await?;
     if let Some(why) = delete_refusal(children, people) {
         return Err(Error::precondition(why));

@@ -1,6 +1,7 @@
 //! Duties: add, list and remove a department's written responsibilities.
 
 use concord_kit::auth::Principal;
+use concord_kit::fields;
 use concord_kit::idempotency::{Key, remember, replay};
 use concord_kit::ids::{check_id, new_id};
 use concord_kit::page::Page;
@@ -54,8 +55,8 @@ pub async fn list(
     req: &pb::ListDutiesRequest,
 ) -> Result<pb::ListDutiesResponse, Error> {
     let mut v = Violations::new();
-    let department = convert::opt_id(&mut v, "department_id", &req.department_id);
-    convert::page_size(&mut v, req.page_size);
+    let department = fields::opt_id(&mut v, "department_id", &req.department_id);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let page = Page::parse(
         req.page_size,

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use concord_kit::fields;
 use concord_kit::ids::check_id;
 use concord_kit::{Error, Violations};
 use concord_proto::directory::v1 as pb;
@@ -24,7 +25,7 @@ pub async fn search(dir: &Directory, req: &pb::SearchRequest) -> Result<pb::Sear
     let mut v = Violations::new();
     let query = req.query.trim();
     concord_kit::ids::check_text(&mut v, "query", query, QUERY_MAX);
-    convert::page_size(&mut v, req.page_size);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let limit = bounded(req.page_size, 20, 100);
     let needle = crate::domain::sort_key(query);

@@ -1,6 +1,7 @@
 //! People: create, read, list, update and deactivate.
 
 use concord_kit::auth::Principal;
+use concord_kit::fields;
 use concord_kit::idempotency::{Key, remember, replay};
 use concord_kit::ids::{check_id, new_id};
 use concord_kit::page::Page;
@@ -10,7 +11,7 @@ use serde_json::json;
 
 use super::{Directory, convert, ensure_department, ensure_reaches, resource};
 use crate::domain::access::{may_change_roles, may_grant, may_touch};
-use crate::domain::{NewPerson, Person, PersonChange, PersonField, etag_matches, sort_key};
+use crate::domain::{NewPerson, Person, PersonChange, PersonField, sort_key};
 use crate::store::NameCursor;
 use crate::store::person::{self as db, Filter};
 
@@ -87,8 +88,8 @@ pub async fn list(
     req: &pb::ListPeopleRequest,
 ) -> Result<pb::ListPeopleResponse, Error> {
     let mut v = Violations::new();
-    let department = convert::opt_id(&mut v, "department_id", &req.department_id);
-    convert::page_size(&mut v, req.page_size);
+    let department = fields::opt_id(&mut v, "department_id", &req.department_id);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let filter_text = format!(
         "people|{}|{}|{}",
@@ -126,9 +127,7 @@ pub async fn update(
     let mut p = db::get(&mut tx, &change.id)
         .await?
         .ok_or_else(|| Error::not_found(KIND, &change.id))?;
-    if !etag_matches(change.expected_version, p.version) {
-        return Err(stale());
-    }
+    fields::check_etag(KIND, change.expected_version, p.version)?;
     ensure_reaches(&mut tx, who, &p.department_id).await?;
     may_touch(who, &p)?;
     let new = &change.new;
@@ -178,16 +177,14 @@ pub async fn deactivate(
 ) -> Result<pb::Person, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "id", &req.id);
-    let expected = convert::etag(&mut v, "etag", &req.etag);
+    let expected = fields::etag(&mut v, "etag", &req.etag);
     v.into_result()?;
     let now = dir.now();
     let mut tx = dir.db.begin().await?;
     let mut p = db::get(&mut tx, &req.id)
         .await?
         .ok_or_else(|| Error::not_found(KIND, &req.id))?;
-    if !etag_matches(expected, p.version) {
-        return Err(stale());
-    }
+    fields::check_etag(KIND, expected, p.version)?;
     ensure_reaches(&mut tx, who, &p.department_id).await?;
     may_touch(who, &p)?;
     if !p.active {

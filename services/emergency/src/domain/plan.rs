@@ -279,15 +279,9 @@ impl PlanField {
         }
     }
 
-    /// The fields a mask path names (`*` names all).
-    pub fn parse(path: &str) -> Option<&'static [PlanField]> {
-        if path == "*" {
-            return Some(&Self::ALL);
-        }
-        Self::ALL
-            .iter()
-            .position(|f| f.path() == path)
-            .map(|i| std::slice::from_ref(&Self::ALL[i]))
+    /// Every field with its update-mask path, for `fields::update_mask`.
+    pub fn known() -> [(&'static str, Self); 10] {
+        Self::ALL.map(|f| (f.path(), f))
     }
 }
 
@@ -342,9 +336,17 @@ mod tests {
 
     #[test]
     fn masks_parse_and_apply_only_named_fields() {
-        assert_eq!(PlanField::parse("steps"), Some(&[PlanField::Steps][..]));
-        assert_eq!(PlanField::parse("*").unwrap().len(), 10);
-        assert_eq!(PlanField::parse("id"), None);
+        let mask = |p: &str| {
+            let mut v = concord_kit::Violations::new();
+            let m = prost_types::FieldMask {
+                paths: vec![p.to_string()],
+            };
+            let fields = concord_kit::fields::update_mask(&mut v, Some(&m), &PlanField::known());
+            v.is_empty().then_some(fields)
+        };
+        assert_eq!(mask("steps"), Some(vec![PlanField::Steps]));
+        assert_eq!(mask("*").map(|f| f.len()), Some(10));
+        assert_eq!(mask("id"), None);
         let mut c = content();
         let mut other = content();
         other.title = "新标题".into();

@@ -5,12 +5,12 @@ use concord_kit::auth::Principal;
 use concord_kit::ids::check_id;
 use concord_kit::page::Page;
 use concord_kit::stream::{ResumeOptions, resume};
-use concord_kit::{Error, Violations, audit, invalid};
+use concord_kit::{Error, Violations, audit, fields, invalid};
 use concord_proto::emergency::v1 as pb;
 use futures::StreamExt;
 use serde_json::json;
 
-use super::{AlertStream, Emergency, convert, load_incident, render, resource};
+use super::{AlertStream, Emergency, load_incident, render, resource};
 use crate::domain::Status;
 use crate::domain::access::may_list_alerts_of;
 use crate::domain::incident::drill_label;
@@ -80,7 +80,7 @@ pub async fn list(
         "after_sequence",
         "must not be negative",
     );
-    convert::page_size(&mut v, req.page_size);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let person = if req.person_id.is_empty() {
         who.subject.clone()

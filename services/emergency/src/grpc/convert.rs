@@ -1,26 +1,20 @@
 //! From the wire to the domain: requests are validated into domain values,
 //! every bad field named (`plan.steps[2].department_id`).
 
-use concord_kit::ids::{check_id, check_opt_id, check_opt_text, check_text};
+use concord_kit::fields::{etag, opt_id, single_line, update_mask};
+use concord_kit::ids::{check_id, check_opt_text, check_text};
 use concord_kit::{Error, Violations};
 use concord_proto::emergency::v1 as pb;
-use prost_types::FieldMask;
 
 use crate::domain::{
     ACK_TIMEOUT_MAX_MS, ACK_TIMEOUT_MIN_MS, CONTACT_FIELD_MAX, CONTACTS_MAX, Contact,
     EscalationTarget, IncidentType, PlanContent, PlanField, PlanStep, REMINDER_MAX_MS,
     REMINDER_MIN_MS, STEPS_MAX, Severity, Status, TARGET_MINUTES_MAX, TEXT_MAX, TITLE_MAX,
-    parse_etag,
 };
 
 /// A one-line title: required, at most [`TITLE_MAX`] characters; trimmed.
 pub fn title(v: &mut Violations, field: &str, value: &str) -> String {
-    let value = value.trim();
-    check_text(v, field, value, TITLE_MAX);
-    if value.contains(['\n', '\r', '\t']) {
-        v.add(field, "must be a single line");
-    }
-    value.to_string()
+    single_line(v, field, value, TITLE_MAX)
 }
 
 /// Optional free text of at most [`TEXT_MAX`] characters; trimmed.
@@ -28,24 +22,6 @@ pub fn text(v: &mut Violations, field: &str, value: &str) -> String {
     let value = value.trim();
     check_opt_text(v, field, value, TEXT_MAX);
     value.to_string()
-}
-
-/// An etag field: empty, or one this service made.
-pub fn etag(v: &mut Violations, field: &str, value: &str) -> Option<i64> {
-    parse_etag(value).unwrap_or_else(|why| {
-        v.add(field, why);
-        None
-    })
-}
-
-/// An optional id filter: `None` when empty.
-pub fn opt_id(v: &mut Violations, field: &str, value: &str) -> Option<String> {
-    check_opt_id(v, field, value);
-    (!value.is_empty()).then(|| value.to_string())
-}
-
-pub fn page_size(v: &mut Violations, value: i32) {
-    v.check(value < 0, "page_size", "must not be negative");
 }
 
 pub fn incident_type(
@@ -289,7 +265,7 @@ impl TryFrom<&pb::UpdatePlanRequest> for PlanChange {
 
     fn try_from(r: &pb::UpdatePlanRequest) -> Result<Self, Error> {
         let mut v = Violations::new();
-        let fields = mask(&mut v, r.update_mask.as_ref());
+        let fields = update_mask(&mut v, r.update_mask.as_ref(), &PlanField::known());
         let Some(p) = &r.plan else {
             v.add("plan", "is required");
             return Err(Error::Invalid(v));
@@ -305,33 +281,6 @@ impl TryFrom<&pb::UpdatePlanRequest> for PlanChange {
             content,
         })
     }
-}
-
-fn mask(v: &mut Violations, mask: Option<&FieldMask>) -> Vec<PlanField> {
-    let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
-    if paths.is_empty() {
-        v.add(
-            "update_mask",
-            "is required: name the fields to change, or \"*\" for all",
-        );
-    }
-    let mut fields = Vec::new();
-    for path in paths {
-        match PlanField::parse(path) {
-            Some(fs) => {
-                for f in fs {
-                    if !fields.contains(f) {
-                        fields.push(*f);
-                    }
-                }
-            }
-            None => v.add(
-                "update_mask",
-                format!("names {path:?}, which cannot be updated"),
-            ),
-        }
-    }
-    fields
 }
 
 /// Ids a plan names, each with the request field it came from.

@@ -5,7 +5,7 @@ use concord_kit::auth::Principal;
 use concord_kit::idempotency::{Key, check_request_id, remember, replay};
 use concord_kit::ids::{check_id, new_id};
 use concord_kit::page::Page;
-use concord_kit::{Error, Violations, audit, invalid};
+use concord_kit::{Error, Violations, audit, fields, invalid};
 use concord_proto::emergency::v1 as pb;
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -18,7 +18,7 @@ use crate::domain::access::{
 use crate::domain::alert::{declared_message, status_message};
 use crate::domain::{
     Alert, AlertKind, DepartmentResponse, Incident, IncidentStep, Recipient, Review, Status,
-    TEXT_MAX, etag_matches,
+    TEXT_MAX,
 };
 use crate::escalation;
 use crate::store::timeline::{self, Entry};
@@ -241,9 +241,9 @@ pub async fn list(
 ) -> Result<pb::ListIncidentsResponse, Error> {
     let mut v = Violations::new();
     let status = convert::status(&mut v, "status", req.status, false);
-    let plan_id = convert::opt_id(&mut v, "plan_id", &req.plan_id);
-    let department_id = convert::opt_id(&mut v, "department_id", &req.department_id);
-    convert::page_size(&mut v, req.page_size);
+    let plan_id = fields::opt_id(&mut v, "plan_id", &req.plan_id);
+    let department_id = fields::opt_id(&mut v, "department_id", &req.department_id);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let filter = format!(
         "incidents|{}|{}|{}|{:?}",
@@ -286,7 +286,7 @@ pub async fn update_status(
     check_incident_id(&mut v, "id", &req.id);
     let to = convert::status(&mut v, "status", req.status, true);
     let note = convert::text(&mut v, "note", &req.note);
-    let expected = convert::etag(&mut v, "etag", &req.etag);
+    let expected = fields::etag(&mut v, "etag", &req.etag);
     v.into_result()?;
     let Some(to) = to else {
         return Err(invalid("status", "is required"));
@@ -301,9 +301,7 @@ pub async fn update_status(
         .map(|d| d.department_id)
         .collect();
     may_change_status(who, &i, &departments)?;
-    if !etag_matches(expected, i.version) {
-        return Err(Error::stale_etag(KIND));
-    }
+    fields::check_etag(KIND, expected, i.version)?;
     if let Some(why) = i.status.refuse_move(to) {
         return Err(Error::precondition(why));
     }
@@ -488,7 +486,7 @@ pub async fn timeline(
 ) -> Result<pb::ListTimelineResponse, Error> {
     let mut v = Violations::new();
     check_incident_id(&mut v, "incident_id", &req.incident_id);
-    convert::page_size(&mut v, req.page_size);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let page = Page::parse(
         req.page_size,
@@ -524,15 +522,13 @@ pub async fn review(
     let summary = req.summary.trim();
     concord_kit::ids::check_text(&mut v, "summary", summary, TEXT_MAX);
     let lessons = convert::text(&mut v, "lessons", &req.lessons);
-    let expected = convert::etag(&mut v, "etag", &req.etag);
+    let expected = fields::etag(&mut v, "etag", &req.etag);
     v.into_result()?;
     let now = e.now();
     let mut tx = e.db.begin().await?;
     let mut i = load_incident(&mut tx, &req.id, e.db.for_update()).await?;
     may_review(who, &i)?;
-    if !etag_matches(expected, i.version) {
-        return Err(Error::stale_etag(KIND));
-    }
+    fields::check_etag(KIND, expected, i.version)?;
     if i.status != Status::Resolved {
         return Err(Error::precondition(format!(
             "only a resolved incident is reviewed; this one is {}",

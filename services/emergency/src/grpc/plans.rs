@@ -5,7 +5,7 @@ use concord_kit::auth::Principal;
 use concord_kit::idempotency::{Key, remember, replay};
 use concord_kit::ids::{check_id, new_id};
 use concord_kit::page::Page;
-use concord_kit::{Error, Violations, audit};
+use concord_kit::{Error, Violations, audit, fields};
 use concord_proto::emergency::v1 as pb;
 use serde_json::json;
 
@@ -13,7 +13,7 @@ use super::convert::{self, PlanChange};
 use super::render;
 use super::{Emergency, resource};
 use crate::domain::access::may_manage_plan;
-use crate::domain::{Plan, PlanContent, PlanField, etag_matches};
+use crate::domain::{Plan, PlanContent, PlanField};
 use crate::store::plan as db;
 
 const KIND: &str = "plan";
@@ -113,8 +113,8 @@ pub async fn list(
 ) -> Result<pb::ListPlansResponse, Error> {
     let mut v = Violations::new();
     let incident_type = convert::incident_type(&mut v, "incident_type", req.incident_type, false);
-    let owner = convert::opt_id(&mut v, "owner_department_id", &req.owner_department_id);
-    convert::page_size(&mut v, req.page_size);
+    let owner = fields::opt_id(&mut v, "owner_department_id", &req.owner_department_id);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let filter = format!(
         "plans|{}|{}|{}",
@@ -161,9 +161,7 @@ pub async fn update(
     let mut plan = db::get(&mut tx, &change.id, None)
         .await?
         .ok_or_else(|| Error::not_found(KIND, &change.id))?;
-    if !etag_matches(change.expected_version, plan.current_version) {
-        return Err(Error::stale_etag(KIND));
-    }
+    fields::check_etag(KIND, change.expected_version, plan.current_version)?;
     if plan.archived {
         return Err(Error::precondition(
             "the plan is archived; archived plans are not edited",
@@ -205,7 +203,7 @@ pub async fn archive(
 ) -> Result<pb::Plan, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "id", &req.id);
-    let expected = convert::etag(&mut v, "etag", &req.etag);
+    let expected = fields::etag(&mut v, "etag", &req.etag);
     v.into_result()?;
     let now = e.now();
     let mut tx = e.db.begin().await?;
@@ -213,9 +211,7 @@ pub async fn archive(
         .await?
         .ok_or_else(|| Error::not_found(KIND, &req.id))?;
     may_manage_plan(who, &plan.content.owner_department_id)?;
-    if !etag_matches(expected, plan.current_version) {
-        return Err(Error::stale_etag(KIND));
-    }
+    fields::check_etag(KIND, expected, plan.current_version)?;
     if plan.archived {
         return Ok(render::plan(&plan));
     }

@@ -1,11 +1,12 @@
 //! From the domain to the wire: domain values rendered as messages.
 
 use concord_kit::clock::{to_timestamp, to_timestamp_opt};
+use concord_kit::fields;
 use concord_proto::emergency::v1 as pb;
 
 use crate::domain::report::Report;
 use crate::domain::stats::{Figures, Split};
-use crate::domain::{Delivery, DepartmentResponse, Incident, IncidentStep, Plan, render_etag};
+use crate::domain::{Delivery, DepartmentResponse, Incident, IncidentStep, Plan};
 use crate::store::timeline::Entry;
 
 pub fn duration(ms: i64) -> prost_types::Duration {
@@ -51,7 +52,7 @@ pub fn plan(p: &Plan) -> pb::Plan {
         archived: p.archived,
         create_time: Some(to_timestamp(p.created_ms)),
         update_time: Some(to_timestamp(p.updated_ms)),
-        etag: render_etag(p.current_version),
+        etag: fields::render_etag(p.current_version),
         updated_by: p.updated_by.clone(),
     }
 }
@@ -121,7 +122,7 @@ pub fn incident(
             reviewed_by: r.reviewed_by.clone(),
             review_time: Some(to_timestamp(r.reviewed_ms)),
         }),
-        etag: render_etag(i.version),
+        etag: fields::render_etag(i.version),
     }
 }
 

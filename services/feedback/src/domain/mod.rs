@@ -175,23 +175,6 @@ impl Level {
     }
 }
 
-/// An etag is the row's version counter rendered as a decimal string.
-pub fn render_etag(version: i64) -> String {
-    version.to_string()
-}
-
-/// Parses an etag a client sent back: `Ok(None)` when none was given.
-pub fn parse_etag(etag: &str) -> Result<Option<i64>, &'static str> {
-    if etag.is_empty() {
-        return Ok(None);
-    }
-    etag.parse::<i64>()
-        .ok()
-        .filter(|v| *v > 0)
-        .map(Some)
-        .ok_or("is not an etag returned by this service")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,13 +192,5 @@ mod tests {
         assert!(!Status::Resolved.is_open());
         assert_eq!(Level::from_stored(2), Some(Level::DepartmentHead));
         assert_eq!(Level::from_stored(9), None);
-    }
-
-    #[test]
-    fn etags_parse() {
-        assert_eq!(parse_etag("3"), Ok(Some(3)));
-        assert_eq!(parse_etag(""), Ok(None));
-        assert!(parse_etag("x").is_err());
-        assert!(parse_etag("0").is_err());
     }
 }

@@ -4,15 +4,16 @@
 //! the domain does not hold one.
 
 use concord_kit::clock::{to_timestamp, to_timestamp_opt};
+use concord_kit::fields::{opt_id, render_etag};
 use concord_kit::idempotency::check_request_id;
-use concord_kit::ids::{check_opt_id, check_opt_text, check_text};
+use concord_kit::ids::{check_opt_text, check_text};
 use concord_kit::{Error, Violations};
 use concord_proto::feedback::v1 as pb;
 
 use crate::domain::sla::{DURATION_MAX_MS, DURATION_MIN_MS};
 use crate::domain::{
     Author, Category, Channel, Deadline, EntryKind, Item, LINK_MAX, LINKS_MAX, LOCATION_MAX, Level,
-    NewItem, Priority, Routing, SUBJECT_MAX, SlaPolicy, Status, TEXT_MAX, parse_etag, render_etag,
+    NewItem, Priority, Routing, SUBJECT_MAX, SlaPolicy, Status, TEXT_MAX,
 };
 use crate::store::entry::Entry;
 
@@ -267,20 +268,6 @@ pub fn opt_text(v: &mut Violations, field: &str, value: &str) -> String {
     let value = value.trim();
     check_opt_text(v, field, value, TEXT_MAX);
     value.to_string()
-}
-
-/// An etag field: empty, or one this service made.
-pub fn etag(v: &mut Violations, field: &str, value: &str) -> Option<i64> {
-    parse_etag(value).unwrap_or_else(|why| {
-        v.add(field, why);
-        None
-    })
-}
-
-/// An optional id field: `None` when empty.
-pub fn opt_id(v: &mut Violations, field: &str, value: &str) -> Option<String> {
-    check_opt_id(v, field, value);
-    (!value.is_empty()).then(|| value.to_string())
 }
 
 /// A satisfaction rating, 1 to 5.

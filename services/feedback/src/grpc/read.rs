@@ -5,7 +5,7 @@
 use concord_kit::auth::Principal;
 use concord_kit::ids::check_id;
 use concord_kit::page::Page;
-use concord_kit::{Error, Violations, invalid};
+use concord_kit::{Error, Violations, fields, invalid};
 use concord_proto::feedback::v1 as pb;
 use concord_proto::policy::v1::Role;
 
@@ -93,7 +93,7 @@ pub async fn list(
     req: &pb::ListFeedbackItemsRequest,
 ) -> Result<pb::ListFeedbackItemsResponse, Error> {
     let mut v = Violations::new();
-    let department = convert::opt_id(&mut v, "department_id", &req.department_id);
+    let department = fields::opt_id(&mut v, "department_id", &req.department_id);
     let statuses: Vec<_> = req
         .statuses
         .iter()
@@ -101,7 +101,7 @@ pub async fn list(
         .filter_map(|(i, s)| convert::parse_status(&mut v, &format!("statuses[{i}]"), *s))
         .collect();
     let category = convert::parse_category(&mut v, "category", req.category);
-    let owner = convert::opt_id(&mut v, "owner_id", &req.owner_id);
+    let owner = fields::opt_id(&mut v, "owner_id", &req.owner_id);
     v.check(req.page_size < 0, "page_size", "must not be negative");
     if req.triage && department.is_some() {
         v.add(

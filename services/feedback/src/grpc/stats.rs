@@ -4,7 +4,7 @@
 
 use concord_kit::auth::Principal;
 use concord_kit::period::Period;
-use concord_kit::{Error, Violations};
+use concord_kit::{Error, Violations, fields};
 use concord_proto::feedback::v1 as pb;
 use concord_proto::policy::v1::Role;
 
@@ -73,8 +73,8 @@ pub async fn get(
     req: &pb::GetFeedbackStatisticsRequest,
 ) -> Result<pb::GetFeedbackStatisticsResponse, Error> {
     let mut v = Violations::new();
-    let department = convert::opt_id(&mut v, "department_id", &req.department_id);
-    let person = convert::opt_id(&mut v, "person_id", &req.person_id);
+    let department = fields::opt_id(&mut v, "department_id", &req.department_id);
+    let person = fields::opt_id(&mut v, "person_id", &req.person_id);
     v.into_result()?;
     let period = Period::from_request(req.start_time.as_ref(), req.end_time.as_ref())?;
     let departments = scope(svc, who, department.as_deref(), req.include_sub_departments).await?;

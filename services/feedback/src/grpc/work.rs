@@ -5,14 +5,14 @@
 use concord_kit::auth::Principal;
 use concord_kit::idempotency::{Key, check_request_id, remember, replay};
 use concord_kit::ids::check_id;
-use concord_kit::{Error, Violations, invalid};
+use concord_kit::{Error, Violations, fields, invalid};
 use concord_proto::feedback::v1 as pb;
 use serde_json::json;
 
 use super::{Change, Feedback, convert};
+use crate::domain::Routing;
 use crate::domain::access::Standing;
 use crate::domain::effects::Actor;
-use crate::domain::{Item, Routing};
 use crate::store;
 
 const WORKERS_ONLY: &str =
@@ -28,13 +28,6 @@ pub enum Step<'a> {
     Resolve(&'a str),
 }
 
-fn check_etag(expected: Option<i64>, item: &Item) -> Result<(), Error> {
-    if expected.is_some_and(|v| v != item.version) {
-        return Err(Error::stale_etag("feedback item"));
-    }
-    Ok(())
-}
-
 pub async fn step(
     svc: &Feedback,
     who: &Principal,
@@ -44,7 +37,7 @@ pub async fn step(
 ) -> Result<pb::FeedbackItem, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "id", id);
-    let expected = convert::etag(&mut v, "etag", etag);
+    let expected = fields::etag(&mut v, "etag", etag);
     let text = match step {
         Step::Accept(c) | Step::Start(c) => convert::text(&mut v, "comment", c),
         Step::Resolve(s) => convert::text(&mut v, "solution", s),
@@ -55,7 +48,7 @@ pub async fn step(
     let mut item = svc.locked(&mut tx, id).await?;
     let standing = svc.standing(who, &item).await?;
     standing.require(id, standing.may_work(), WORKERS_ONLY)?;
-    check_etag(expected, &item)?;
+    fields::check_etag("feedback item", expected, item.version)?;
     let before = item.clone();
     let actor = Actor::Staff(who.subject.clone());
     let (effects, action) = match step {
@@ -143,14 +136,14 @@ pub async fn assign(
     check_id(&mut v, "id", &req.id);
     check_id(&mut v, "owner_id", &req.owner_id);
     let comment = convert::opt_text(&mut v, "comment", &req.comment);
-    let expected = convert::etag(&mut v, "etag", &req.etag);
+    let expected = fields::etag(&mut v, "etag", &req.etag);
     v.into_result()?;
     let now = svc.now();
     let mut tx = svc.db.begin().await?;
     let mut item = svc.locked(&mut tx, &req.id).await?;
     let standing = svc.standing(who, &item).await?;
     standing.require(&req.id, standing.may_manage(), MANAGERS_ONLY)?;
-    check_etag(expected, &item)?;
+    fields::check_etag("feedback item", expected, item.version)?;
     if let Some(department) = &item.department_id {
         let person = svc
             .org
@@ -193,14 +186,14 @@ pub async fn route(
     check_id(&mut v, "id", &req.id);
     check_id(&mut v, "department_id", &req.department_id);
     let comment = convert::text(&mut v, "comment", &req.comment);
-    let expected = convert::etag(&mut v, "etag", &req.etag);
+    let expected = fields::etag(&mut v, "etag", &req.etag);
     v.into_result()?;
     let now = svc.now();
     let mut tx = svc.db.begin().await?;
     let mut item = svc.locked(&mut tx, &req.id).await?;
     let standing = svc.standing(who, &item).await?;
     let routing = routing_by(&standing, &req.id)?;
-    check_etag(expected, &item)?;
+    fields::check_etag("feedback item", expected, item.version)?;
     if !svc.org.department_exists(&req.department_id).await? {
         return Err(invalid("department_id", "names no department"));
     }
@@ -247,7 +240,7 @@ pub async fn update(
         return Err(invalid("item", "is required"));
     };
     check_id(&mut v, "item.id", &patch.id);
-    let expected = convert::etag(&mut v, "item.etag", &patch.etag);
+    let expected = fields::etag(&mut v, "item.etag", &patch.etag);
     let comment = convert::text(&mut v, "comment", &req.comment);
     let paths = req
         .update_mask
@@ -296,7 +289,7 @@ pub async fn update(
     let mut item = svc.locked(&mut tx, &patch.id).await?;
     let standing = svc.standing(who, &item).await?;
     standing.require(&patch.id, standing.may_manage(), MANAGERS_ONLY)?;
-    check_etag(expected, &item)?;
+    fields::check_etag("feedback item", expected, item.version)?;
     let category = category.unwrap_or(item.category);
     let priority = priority.unwrap_or(item.priority);
     let policy = store::sla::applicable(&mut tx, category, priority).await?;

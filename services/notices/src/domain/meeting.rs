@@ -91,14 +91,9 @@ impl MeetingField {
         }
     }
 
-    pub fn parse(path: &str) -> Option<&'static [MeetingField]> {
-        if path == "*" {
-            return Some(&Self::ALL);
-        }
-        Self::ALL
-            .iter()
-            .position(|f| f.path() == path)
-            .map(|i| &Self::ALL[i..=i])
+    /// Every field with its update-mask path, for `fields::update_mask`.
+    pub fn known() -> [(&'static str, Self); 7] {
+        Self::ALL.map(|f| (f.path(), f))
     }
 }
 

@@ -179,15 +179,9 @@ impl NoticeField {
         }
     }
 
-    /// The fields a mask path names (`*` names all).
-    pub fn parse(path: &str) -> Option<&'static [NoticeField]> {
-        if path == "*" {
-            return Some(&Self::ALL);
-        }
-        Self::ALL
-            .iter()
-            .position(|f| f.path() == path)
-            .map(|i| &Self::ALL[i..=i])
+    /// Every field with its update-mask path, for `fields::update_mask`.
+    pub fn known() -> [(&'static str, Self); 8] {
+        Self::ALL.map(|f| (f.path(), f))
     }
 }
 
@@ -252,12 +246,17 @@ mod tests {
 
     #[test]
     fn masks_and_times() {
-        assert_eq!(NoticeField::parse("*").unwrap().len(), 8);
-        assert_eq!(
-            NoticeField::parse("audience"),
-            Some(&[NoticeField::Audience][..])
-        );
-        assert_eq!(NoticeField::parse("author_id"), None);
+        let mask = |p: &str| {
+            let mut v = concord_kit::Violations::new();
+            let m = prost_types::FieldMask {
+                paths: vec![p.to_string()],
+            };
+            let fields = concord_kit::fields::update_mask(&mut v, Some(&m), &NoticeField::known());
+            v.is_empty().then_some(fields)
+        };
+        assert_eq!(mask("*").map(|f| f.len()), Some(8));
+        assert_eq!(mask("audience"), Some(vec![NoticeField::Audience]));
+        assert_eq!(mask("author_id"), None);
         assert_eq!(
             times_problem(None, Some(5), 10),
             Some(("expire_time", "must be in the future"))

@@ -44,14 +44,9 @@ impl RuleField {
         }
     }
 
-    pub fn parse(path: &str) -> Option<&'static [RuleField]> {
-        if path == "*" {
-            return Some(&Self::ALL);
-        }
-        Self::ALL
-            .iter()
-            .position(|f| f.path() == path)
-            .map(|i| &Self::ALL[i..=i])
+    /// Every field with its update-mask path, for `fields::update_mask`.
+    pub fn known() -> [(&'static str, Self); 3] {
+        Self::ALL.map(|f| (f.path(), f))
     }
 }
 

@@ -3,16 +3,16 @@
 //! domain values are rendered as messages.
 
 use concord_kit::clock::{Millis, from_timestamp, to_timestamp, to_timestamp_opt};
-use concord_kit::ids::{check_id, check_opt_text, check_text};
+use concord_kit::fields::{render_etag, single_line};
+use concord_kit::ids::{check_id, check_opt_text};
 use concord_kit::{Error, Violations};
 use concord_proto::notices::v1 as pb;
-use prost_types::{FieldMask, Timestamp};
+use prost_types::Timestamp;
 
 use crate::domain::notice::times_problem;
 use crate::domain::{
     ATTACHMENTS_MAX, Attachment, Audience, BODY_MAX, CommunicationRule, IDS_MAX, Notice,
-    NoticeContent, NoticeField, Priority, Receipt, ReceiptCounts, TITLE_MAX, URL_MAX, parse_etag,
-    render_etag,
+    NoticeContent, NoticeField, Priority, Receipt, ReceiptCounts, TITLE_MAX, URL_MAX,
 };
 use crate::store::grant::Grant;
 
@@ -99,30 +99,7 @@ pub fn grant(g: &Grant) -> pb::PublishingGrant {
 
 /// A title: required, one line, at most [`TITLE_MAX`] characters; trimmed.
 pub fn title(v: &mut Violations, field: &str, value: &str) -> String {
-    let value = value.trim();
-    check_text(v, field, value, TITLE_MAX);
-    if value.contains(['\n', '\r', '\t']) {
-        v.add(field, "must be a single line");
-    }
-    value.to_string()
-}
-
-/// An etag field: empty, or one this service made.
-pub fn etag(v: &mut Violations, field: &str, value: &str) -> Option<i64> {
-    parse_etag(value).unwrap_or_else(|why| {
-        v.add(field, why);
-        None
-    })
-}
-
-/// An optional id field: `None` when empty.
-pub fn opt_id(v: &mut Violations, field: &str, value: &str) -> Option<String> {
-    concord_kit::ids::check_opt_id(v, field, value);
-    (!value.is_empty()).then(|| value.to_string())
-}
-
-pub fn page_size(v: &mut Violations, value: i32) {
-    v.check(value < 0, "page_size", "must not be negative");
+    single_line(v, field, value, TITLE_MAX)
 }
 
 /// A list of ids, each checked and named `field[i]`; duplicates dropped.
@@ -148,39 +125,6 @@ pub fn opt_time(v: &mut Violations, field: &str, value: Option<&Timestamp>) -> O
         v.add(field, "is not a valid timestamp");
     }
     ms
-}
-
-/// The paths of an update mask, each known to `parse`; names `update_mask`
-/// when it is missing, empty or names an unknown field.
-pub fn mask<F: Copy + PartialEq + 'static>(
-    v: &mut Violations,
-    mask: Option<&FieldMask>,
-    parse: impl Fn(&str) -> Option<&'static [F]>,
-) -> Vec<F> {
-    let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
-    if paths.is_empty() {
-        v.add(
-            "update_mask",
-            "is required: name the fields to change, or \"*\" for all",
-        );
-    }
-    let mut fields = Vec::new();
-    for path in paths {
-        match parse(path) {
-            Some(fs) => {
-                for f in fs {
-                    if !fields.contains(f) {
-                        fields.push(*f);
-                    }
-                }
-            }
-            None => v.add(
-                "update_mask",
-                format!("names {path:?}, which cannot be updated here"),
-            ),
-        }
-    }
-    fields
 }
 
 pub fn audience(v: &mut Violations, field: &str, a: Option<&pb::Audience>) -> Audience {

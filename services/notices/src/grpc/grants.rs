@@ -5,7 +5,7 @@ use concord_kit::auth::Principal;
 use concord_kit::idempotency::{Key, check_request_id, remember, replay};
 use concord_kit::ids::{check_id, new_id};
 use concord_kit::page::Page;
-use concord_kit::{Error, Violations, audit, invalid};
+use concord_kit::{Error, Violations, audit, fields, invalid};
 use concord_proto::notices::v1 as pb;
 use concord_proto::policy::v1::Role;
 use serde_json::json;
@@ -22,7 +22,7 @@ pub async fn create(
     let mut v = Violations::new();
     check_request_id(&mut v, &req.request_id);
     check_id(&mut v, "person_id", &req.person_id);
-    let department = convert::opt_id(&mut v, "department_id", &req.department_id)
+    let department = fields::opt_id(&mut v, "department_id", &req.department_id)
         .or_else(|| who.department_id.clone().filter(|_| !who.is_admin()));
     if v.is_empty() && department.is_none() {
         v.add("department_id", "is required");
@@ -91,8 +91,8 @@ pub async fn list(
     req: &pb::ListPublishingGrantsRequest,
 ) -> Result<pb::ListPublishingGrantsResponse, Error> {
     let mut v = Violations::new();
-    let person = convert::opt_id(&mut v, "person_id", &req.person_id);
-    convert::page_size(&mut v, req.page_size);
+    let person = fields::opt_id(&mut v, "person_id", &req.person_id);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let page = Page::parse(
         req.page_size,

@@ -11,7 +11,7 @@ use concord_kit::auth::Principal;
 use concord_kit::clock::to_timestamp;
 use concord_kit::page::Page;
 use concord_kit::stream::{ResumeOptions, resume};
-use concord_kit::{Error, Violations};
+use concord_kit::{Error, Violations, fields};
 use concord_proto::notices::v1 as pb;
 use futures::{Stream, StreamExt};
 
@@ -33,7 +33,7 @@ pub async fn list(
     req: &pb::ListInboxRequest,
 ) -> Result<pb::ListInboxResponse, Error> {
     let mut v = Violations::new();
-    convert::page_size(&mut v, req.page_size);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let filter_text = format!(
         "inbox|{}|{}|{}",

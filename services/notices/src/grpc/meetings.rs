@@ -5,7 +5,7 @@ use concord_kit::clock::{Millis, from_timestamp, to_timestamp, to_timestamp_opt}
 use concord_kit::idempotency::{Key, check_request_id, remember, replay};
 use concord_kit::ids::{check_id, check_opt_text, new_id};
 use concord_kit::page::Page;
-use concord_kit::{Error, Violations, audit, invalid};
+use concord_kit::{Error, Violations, audit, fields, invalid};
 use concord_proto::notices::v1 as pb;
 use concord_proto::policy::v1::Role;
 use serde_json::json;
@@ -13,10 +13,7 @@ use serde_json::json;
 use super::{Meetings, convert};
 use crate::core::resource;
 use crate::domain::meeting::{DURATION_MAX_MS, MeetingField};
-use crate::domain::{
-    Audience, DESCRIPTION_MAX, LOCATION_MAX, Meeting, Recurrence, etag_matches, render_etag,
-    sort_key,
-};
+use crate::domain::{Audience, DESCRIPTION_MAX, LOCATION_MAX, Meeting, Recurrence, sort_key};
 use crate::store::meeting::{self as db, Visible};
 
 const KIND: &str = "meeting";
@@ -41,7 +38,7 @@ pub fn meeting(m: &Meeting) -> pb::Meeting {
         created_by: m.created_by.clone(),
         create_time: Some(to_timestamp(m.created_ms)),
         update_time: Some(to_timestamp(m.updated_ms)),
-        etag: render_etag(m.version),
+        etag: fields::render_etag(m.version),
     }
 }
 
@@ -285,12 +282,12 @@ pub async fn list(
     req: &pb::ListMeetingsRequest,
 ) -> Result<pb::ListMeetingsResponse, Error> {
     let mut v = Violations::new();
-    let organizer = convert::opt_id(
+    let organizer = fields::opt_id(
         &mut v,
         "organizing_department_id",
         &req.organizing_department_id,
     );
-    convert::page_size(&mut v, req.page_size);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let filter = format!(
         "meetings|{}|{}",
@@ -336,19 +333,17 @@ pub async fn update(
     req: &pb::UpdateMeetingRequest,
 ) -> Result<pb::Meeting, Error> {
     let mut v = Violations::new();
-    let fields = convert::mask(&mut v, req.update_mask.as_ref(), MeetingField::parse);
+    let fields = fields::update_mask(&mut v, req.update_mask.as_ref(), &MeetingField::known());
     let Some(p) = &req.meeting else {
         v.add("meeting", "is required");
         return Err(Error::Invalid(v));
     };
     check_id(&mut v, "meeting.id", &p.id);
-    let expected = convert::etag(&mut v, "meeting.etag", &p.etag);
+    let expected = fields::etag(&mut v, "meeting.etag", &p.etag);
     v.into_result()?;
     let mut m = load(svc, &p.id).await?;
     ensure_organizes(svc, who, &m).await?;
-    if !etag_matches(expected, m.version) {
-        return Err(Error::stale_etag(KIND));
-    }
+    fields::check_etag(KIND, expected, m.version)?;
     if m.cancelled {
         return Err(Error::precondition("the meeting was cancelled"));
     }
@@ -408,16 +403,14 @@ pub async fn cancel(
 ) -> Result<pb::Meeting, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "id", &req.id);
-    let expected = convert::etag(&mut v, "etag", &req.etag);
+    let expected = fields::etag(&mut v, "etag", &req.etag);
     v.into_result()?;
     let mut m = load(svc, &req.id).await?;
     ensure_organizes(svc, who, &m).await?;
     if m.cancelled {
         return Ok(meeting(&m));
     }
-    if !etag_matches(expected, m.version) {
-        return Err(Error::stale_etag(KIND));
-    }
+    fields::check_etag(KIND, expected, m.version)?;
     let now = svc.core.now();
     m.cancelled = true;
     m.until_ms = Some(m.until_ms.map_or(now, |u| u.min(now)).max(m.first_start_ms));

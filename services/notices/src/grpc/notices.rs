@@ -5,7 +5,7 @@ use concord_kit::auth::Principal;
 use concord_kit::idempotency::{Key, check_request_id, remember, replay};
 use concord_kit::ids::{check_id, check_opt_text, new_id};
 use concord_kit::page::Page;
-use concord_kit::{Error, Violations, audit, due};
+use concord_kit::{Error, Violations, audit, due, fields};
 use concord_proto::notices::v1 as pb;
 use concord_proto::policy::v1::Role;
 use serde_json::json;
@@ -14,7 +14,7 @@ use super::Notices;
 use super::convert::{self, ContentIn};
 use crate::core::{DUE_EXPIRE, DUE_PUBLISH, DUE_PUSH, resource};
 use crate::domain::notice::times_problem;
-use crate::domain::{EventKind, Notice, NoticeField, NoticeState, REASON_MAX, etag_matches};
+use crate::domain::{EventKind, Notice, NoticeField, NoticeState, REASON_MAX};
 use crate::store::notice::{self as db, Visible};
 use crate::store::{inbox, receipt, rules};
 
@@ -134,7 +134,7 @@ pub async fn list(
     req: &pb::ListNoticesRequest,
 ) -> Result<pb::ListNoticesResponse, Error> {
     let mut v = Violations::new();
-    let author = convert::opt_id(&mut v, "author_id", &req.author_id);
+    let author = fields::opt_id(&mut v, "author_id", &req.author_id);
     let state = match req.state {
         0 => None,
         s => {
@@ -143,7 +143,7 @@ pub async fn list(
             state
         }
     };
-    convert::page_size(&mut v, req.page_size);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let page = Page::parse(
         req.page_size,
@@ -179,13 +179,13 @@ pub async fn update(
 ) -> Result<pb::Notice, Error> {
     let now = svc.core.now();
     let mut v = Violations::new();
-    let fields = convert::mask(&mut v, req.update_mask.as_ref(), NoticeField::parse);
+    let fields = fields::update_mask(&mut v, req.update_mask.as_ref(), &NoticeField::known());
     let Some(p) = &req.notice else {
         v.add("notice", "is required");
         return Err(Error::Invalid(v));
     };
     check_id(&mut v, "notice.id", &p.id);
-    let expected = convert::etag(&mut v, "notice.etag", &p.etag);
+    let expected = fields::etag(&mut v, "notice.etag", &p.etag);
     let input = ContentIn {
         title: &p.title,
         body: &p.body,
@@ -201,9 +201,7 @@ pub async fn update(
 
     let mut n = load(svc, &p.id).await?;
     svc.core.ensure_manages(who, &n).await?;
-    if !etag_matches(expected, n.version) {
-        return Err(stale());
-    }
+    fields::check_etag(KIND, expected, n.version)?;
     if n.state != NoticeState::Draft {
         return Err(Error::precondition(format!(
             "only drafts change; this notice is {}",
@@ -245,16 +243,14 @@ pub async fn publish(
 ) -> Result<pb::Notice, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "id", &req.id);
-    let expected = convert::etag(&mut v, "etag", &req.etag);
+    let expected = fields::etag(&mut v, "etag", &req.etag);
     v.into_result()?;
     let n = load(svc, &req.id).await?;
     svc.core.ensure_manages(who, &n).await?;
     if matches!(n.state, NoticeState::Published | NoticeState::Scheduled) {
         return Ok(convert::notice(&n));
     }
-    if !etag_matches(expected, n.version) {
-        return Err(stale());
-    }
+    fields::check_etag(KIND, expected, n.version)?;
     if n.state != NoticeState::Draft {
         return Err(Error::precondition(format!(
             "a {} notice cannot be published",
@@ -310,7 +306,7 @@ pub async fn retract(
 ) -> Result<pb::Notice, Error> {
     let mut v = Violations::new();
     check_id(&mut v, "id", &req.id);
-    let expected = convert::etag(&mut v, "etag", &req.etag);
+    let expected = fields::etag(&mut v, "etag", &req.etag);
     check_opt_text(&mut v, "reason", &req.reason, REASON_MAX);
     v.into_result()?;
     let n = load(svc, &req.id).await?;
@@ -323,9 +319,7 @@ pub async fn retract(
     if n.state == NoticeState::Retracted {
         return Ok(convert::notice(&n));
     }
-    if !etag_matches(expected, n.version) {
-        return Err(stale());
-    }
+    fields::check_etag(KIND, expected, n.version)?;
     if !n.state.may_retract() {
         return Err(Error::precondition(format!(
             "a {} notice cannot be retracted",

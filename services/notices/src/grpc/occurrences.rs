@@ -6,7 +6,7 @@ use concord_kit::auth::Principal;
 use concord_kit::clock::{Millis, to_timestamp};
 use concord_kit::idempotency::{Key, check_request_id, remember, replay};
 use concord_kit::ids::{check_id, check_text, new_id};
-use concord_kit::{Error, Violations, audit, invalid};
+use concord_kit::{Error, Violations, audit, fields, invalid};
 use concord_proto::notices::v1 as pb;
 use serde_json::json;
 
@@ -104,7 +104,7 @@ pub async fn upcoming(
     if v.is_empty() && end - start > 92 * DAY_MS {
         v.add("end_time", "must be at most 92 days after start_time");
     }
-    convert::page_size(&mut v, req.page_size);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let limit = match req.page_size {
         0 => 50,

@@ -5,7 +5,7 @@ use concord_kit::auth::Principal;
 use concord_kit::idempotency::{Key, check_request_id, remember, replay};
 use concord_kit::ids::{check_id, new_id};
 use concord_kit::page::Page;
-use concord_kit::{Error, Violations, audit, invalid};
+use concord_kit::{Error, Violations, audit, fields, invalid};
 use concord_proto::notices::v1 as pb;
 use serde_json::json;
 
@@ -43,7 +43,7 @@ pub async fn list(
     let mut v = Violations::new();
     check_id(&mut v, "notice_id", &req.notice_id);
     let f = filter(&mut v, "filter", req.filter);
-    convert::page_size(&mut v, req.page_size);
+    fields::page_size(&mut v, req.page_size);
     v.into_result()?;
     let page = Page::parse(
         req.page_size,

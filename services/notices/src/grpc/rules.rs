@@ -1,14 +1,14 @@
 //! The communication rules: read by everybody, changed by admins.
 
 use concord_kit::auth::Principal;
-use concord_kit::{Error, Violations, audit};
+use concord_kit::{Error, Violations, audit, fields};
 use concord_proto::notices::v1 as pb;
 use serde_json::json;
 
 use super::{Notices, convert};
 use crate::core::resource;
+use crate::domain::Priority;
 use crate::domain::rules::{RuleField, window_problem};
-use crate::domain::{Priority, etag_matches};
 use crate::store::rules as db;
 
 pub async fn list(svc: &Notices) -> Result<pb::ListCommunicationRulesResponse, Error> {
@@ -27,7 +27,7 @@ pub async fn update(
         return Err(Error::denied("only admins change the communication rules"));
     }
     let mut v = Violations::new();
-    let fields = convert::mask(&mut v, req.update_mask.as_ref(), RuleField::parse);
+    let fields = fields::update_mask(&mut v, req.update_mask.as_ref(), &RuleField::known());
     let Some(r) = &req.rule else {
         v.add("rule", "is required");
         return Err(Error::Invalid(v));
@@ -38,16 +38,14 @@ pub async fn update(
         "rule.priority",
         "must name a priority: normal, important or urgent",
     );
-    let expected = convert::etag(&mut v, "rule.etag", &r.etag);
+    let expected = fields::etag(&mut v, "rule.etag", &r.etag);
     v.into_result()?;
     let priority = priority.unwrap_or(Priority::Normal);
 
     let now = svc.core.now();
     let mut tx = svc.core.db.begin().await?;
     let mut rule = db::get(&mut tx, priority, svc.core.db.for_update()).await?;
-    if !etag_matches(expected, rule.version) {
-        return Err(Error::stale_etag("communication rule"));
-    }
+    fields::check_etag("communication rule", expected, rule.version)?;
     for f in &fields {
         match f {
             RuleField::PushStartHour => rule.push_start_hour = i64::from(r.push_start_hour),

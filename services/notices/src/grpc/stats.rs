@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use concord_kit::auth::Principal;
 use concord_kit::clock::to_timestamp;
 use concord_kit::period::{Period, percentile};
-use concord_kit::{Error, Violations, invalid};
+use concord_kit::{Error, Violations, fields, invalid};
 use concord_proto::notices::v1 as pb;
 use concord_proto::policy::v1::Role;
 
-use super::{Notices, convert};
+use super::Notices;
 use crate::store::stats::{self, Counts, Scope};
 
 #[allow(clippy::cast_precision_loss)]
@@ -48,8 +48,8 @@ pub async fn get(
     req: &pb::GetNoticeStatisticsRequest,
 ) -> Result<pb::NoticeStatistics, Error> {
     let mut v = Violations::new();
-    let department = convert::opt_id(&mut v, "department_id", &req.department_id);
-    let person = convert::opt_id(&mut v, "person_id", &req.person_id);
+    let department = fields::opt_id(&mut v, "department_id", &req.department_id);
+    let person = fields::opt_id(&mut v, "person_id", &req.person_id);
     v.into_result()?;
     let period = Period::from_request(req.start_time.as_ref(), req.end_time.as_ref())?;
 
