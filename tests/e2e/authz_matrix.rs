@@ -54,7 +54,12 @@ fn callers() -> Vec<Caller> {
             "matrix-coordinator",
             Some("matrix-dept"),
         ),
-        valid("member", &[Role::Member], "matrix-member", Some("matrix-dept")),
+        valid(
+            "member",
+            &[Role::Member],
+            "matrix-member",
+            Some("matrix-dept"),
+        ),
         valid("auditor", &[Role::Auditor], "matrix-auditor", None),
         valid("service", &[Role::Service], "matrix-service", None),
         Caller {
@@ -188,7 +193,10 @@ fn render(matrix: &Matrix, callers: &[Caller]) -> String {
             columns.join(" | "),
             "---|".repeat(columns.len())
         );
-        for m in policy_table::METHODS.iter().filter(|m| m.service == service) {
+        for m in policy_table::METHODS
+            .iter()
+            .filter(|m| m.service == service)
+        {
             let cells: Vec<_> = columns
                 .iter()
                 .map(|c| matrix.get(&(m.path, *c)).map_or("?", |cell| cell.symbol()))

@@ -3,6 +3,7 @@
 //! in-process bus, and on PostgreSQL with Redis when
 //! `CONCORD_TEST_DATABASE_URL` and `CONCORD_TEST_REDIS_URL` are set.
 
-mod gateway;
-mod observability;
 mod authz_matrix;
+mod gateway;
+mod hardening;
+mod observability;

@@ -160,7 +160,8 @@ impl Concord {
             while let Some(line) = rx.recv().await {
                 let mut words = line.split_whitespace();
                 if line.starts_with("  ")
-                    && let (Some(name), Some(addr), None) = (words.next(), words.next(), words.next())
+                    && let (Some(name), Some(addr), None) =
+                        (words.next(), words.next(), words.next())
                 {
                     if name == "metrics" {
                         let addr = addr

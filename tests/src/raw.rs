@@ -104,8 +104,7 @@ pub async fn call(
                     let mut stream = r.into_inner();
                     // Opened: a first message is a bonus, an early status
                     // counts as the answer.
-                    match tokio::time::timeout(Duration::from_millis(200), stream.message()).await
-                    {
+                    match tokio::time::timeout(Duration::from_millis(200), stream.message()).await {
                         Ok(Ok(first)) => Outcome::Ok(first),
                         Ok(Err(s)) => Outcome::Err(s),
                         Err(_) => Outcome::Ok(None),
