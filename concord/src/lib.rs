@@ -2,5 +2,7 @@
 //! exactly as `concord serve` does.
 #![forbid(unsafe_code)]
 
+pub mod client;
+pub mod demo;
 pub mod migrate;
 pub mod suite;

@@ -14,7 +14,8 @@ use serde::Serialize;
 #[command(
     name = "concord",
     version,
-    about = "Concord: an organisation's administrative communication and collaboration"
+    about = "Concord: an organisation's administrative communication and collaboration",
+    after_help = concord::client::EXIT_CODES
 )]
 struct Cli {
     /// A TOML file of settings (overridden by the environment and flags).
@@ -78,6 +79,8 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    #[command(flatten)]
+    Client(Box<concord::client::Command>),
 }
 
 #[derive(Subcommand)]
@@ -109,6 +112,13 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Client(command) => {
+            return concord::client::run(
+                *command,
+                &settings,
+                <Cli as clap::CommandFactory>::command,
+            );
+        }
         Command::Serve { targets } => serve(settings, targets),
         Command::Migrate {
             targets,
