@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod page;
 pub mod period;
 pub mod server;
+pub mod sql;
 pub mod stream;
 pub mod target;
 pub mod telemetry;

@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 
 use concord_kit::Error;
+use concord_kit::sql::{flag, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{KeyCursor, flag, placeholders, write_error};
+use super::{KeyCursor, write_error};
 use crate::domain::{ActionItem, ActionStatus};
 
 const COLUMNS: &str = "id, title, description, proposal_id, lead_department_id, owner_id, due_ms, \

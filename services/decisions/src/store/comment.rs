@@ -1,10 +1,11 @@
 //! Deliberation comments.
 
 use concord_kit::Error;
+use concord_kit::sql::{flag, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{flag, write_error};
+use super::write_error;
 use crate::domain::{Comment, Stance};
 
 const COLUMNS: &str = "id, proposal_id, parent_id, author_id, author_department_id, stance, body, answered, created_ms";
@@ -115,7 +116,7 @@ pub async fn unanswered_for(
     let sql = format!(
         "SELECT proposal_id, COUNT(*) FROM comment WHERE stance = 'objection' AND answered = 0 \
          AND proposal_id IN ({}) GROUP BY proposal_id",
-        super::placeholders(1, proposal_ids.len())
+        placeholders(1, proposal_ids.len())
     );
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for id in proposal_ids {

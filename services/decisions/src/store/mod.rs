@@ -18,19 +18,6 @@ use concord_kit::{Error, invalid};
 pub static MIGRATOR_PG: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// `$start, $start+1, …` for `count` values of an `IN (…)` list.
-pub fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// 0/1 for the flags stored as integers.
-fn flag(b: bool) -> i64 {
-    i64::from(b)
-}
-
 /// A position in a list ordered by a number and then by id (due time, …).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyCursor {
@@ -79,6 +66,5 @@ mod tests {
             })
         );
         assert!(KeyCursor::parse(Some("nope")).is_err());
-        assert_eq!(placeholders(3, 2), "$3, $4");
     }
 }

@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 
 use concord_kit::Error;
+use concord_kit::sql::{flag, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{flag, placeholders, write_error};
+use super::write_error;
 use crate::domain::{
     Electorate, Outcome, Participant, ParticipationRole, Proposal, ProposalOption, Stage,
     VotingRule,

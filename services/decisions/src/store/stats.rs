@@ -3,9 +3,8 @@
 
 use concord_kit::Error;
 use concord_kit::period::Period;
+use concord_kit::sql::placeholders;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
-
-use super::placeholders;
 
 /// Whose figures: some departments (or all), or one person.
 #[derive(Debug, Clone)]

@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 
 use concord_kit::Error;
+use concord_kit::sql::flag;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{flag, write_error};
+use super::write_error;
 use crate::domain::Choice;
 
 /// An eligible voter as resolved when voting opened.

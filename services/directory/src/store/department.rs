@@ -1,10 +1,11 @@
 //! Departments and the tree they form.
 
 use concord_kit::Error;
+use concord_kit::sql::placeholders;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{NameCursor, after_name, placeholders, write_error};
+use super::{NameCursor, after_name, write_error};
 use crate::domain::{Department, sort_key};
 
 const COLUMNS: &str = "id, parent_id, name, description, version, created_ms, updated_ms, sort_key";

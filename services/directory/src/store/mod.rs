@@ -48,14 +48,6 @@ fn after_name(n: usize) -> String {
     )
 }
 
-/// `$start, $start+1, …` for `count` values of an `IN (…)` list.
-fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Serializes changes to the department tree: every create, move and delete
 /// of a department takes this row first, so two moves cannot each pass the
 /// cycle check and together build a cycle. (SQLite's `BEGIN IMMEDIATE`
@@ -84,11 +76,6 @@ fn write_error(e: sqlx::Error, taken: &str) -> Error {
     e.into()
 }
 
-/// 0/1 for the flags stored as integers.
-fn flag(b: bool) -> i64 {
-    i64::from(b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,8 +95,7 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_count_from_start() {
-        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+    fn names_are_compared_after_the_cursor() {
         assert_eq!(
             after_name(2),
             "($2 = 0 OR sort_key > $3 OR (sort_key = $3 AND id > $4))"

@@ -1,10 +1,11 @@
 //! People, and the audiences made of them.
 
 use concord_kit::Error;
+use concord_kit::sql::{flag, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{NameCursor, after_name, flag, placeholders, write_error};
+use super::{NameCursor, after_name, write_error};
 use crate::domain::person::email_key;
 use crate::domain::{AudienceMember, Person, Roles, sort_key};
 

@@ -5,10 +5,10 @@
 //! still to commit.
 
 use concord_kit::Error;
+use concord_kit::sql::{corrupt, flag};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use super::{corrupt, flag};
 use crate::domain::{Alert, AlertKind, Delivery, IncidentType, Recipient, Severity};
 
 /// People per statement: a few hundred rows keep both backends' parameter

@@ -2,10 +2,11 @@
 
 use concord_kit::Error;
 use concord_kit::auth::Principal;
+use concord_kit::sql::{corrupt, flag, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{corrupt, flag, from_json, placeholders, to_json};
+use super::{from_json, to_json};
 use crate::domain::access::Involvement;
 use crate::domain::{
     DepartmentResponse, EscalationTarget, Incident, IncidentStep, IncidentType, Review, Severity,

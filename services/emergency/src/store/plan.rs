@@ -1,10 +1,11 @@
 //! Plans and their immutable versions.
 
 use concord_kit::Error;
+use concord_kit::sql::{corrupt, flag};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{corrupt, flag, from_json, to_json};
+use super::{from_json, to_json};
 use crate::domain::{EscalationTarget, IncidentType, Plan, PlanContent, Severity};
 
 const COLUMNS: &str = "p.id, v.version, p.version, p.archived, p.created_ms, v.created_ms, v.created_by, \

@@ -2,9 +2,9 @@
 
 use concord_kit::Error;
 use concord_kit::period::Period;
+use concord_kit::sql::placeholders;
 use sqlx::{AnyConnection, Row};
 
-use super::placeholders;
 use crate::domain::stats::{AckSample, StepSample};
 
 /// `AND <column> IN (...)` over `departments` from placeholder `$start`, or

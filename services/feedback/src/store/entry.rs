@@ -4,10 +4,10 @@
 
 use concord_kit::Error;
 use concord_kit::ids::new_id;
+use concord_kit::sql::flag;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::flag;
 use crate::domain::{Author, EntryKind, NewEntry, Status};
 
 /// A stored timeline entry.

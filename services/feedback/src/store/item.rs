@@ -2,10 +2,10 @@
 
 use concord_kit::Error;
 use concord_kit::error::Context as _;
+use concord_kit::sql::{Sql, flag, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{flag, placeholders};
 use crate::domain::stats::Outcome;
 use crate::domain::{Category, Channel, Item, Level, Priority, Routing, Status};
 
@@ -217,84 +217,44 @@ pub struct Filter {
     pub created_in: Option<(i64, i64)>,
 }
 
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
-/// The `WHERE` clause of `f` with its arguments, placeholders from `$1`.
-fn condition(f: &Filter) -> (String, Vec<Arg>) {
-    let mut parts: Vec<String> = vec!["1 = 1".into()];
-    let mut args: Vec<Arg> = Vec::new();
-    let next = |args: &mut Vec<Arg>, a: Arg| {
-        args.push(a);
-        format!("${}", args.len())
-    };
+/// Appends the `WHERE` conditions of `f` to `q`, binding their values.
+fn condition(q: &mut Sql, f: &Filter) {
+    q.push(" WHERE 1 = 1");
     if let Some(ds) = &f.departments {
-        if ds.is_empty() {
-            parts.push("1 = 0".into());
-        } else {
-            let ps: Vec<String> = ds
-                .iter()
-                .map(|d| next(&mut args, Arg::Text(d.clone())))
-                .collect();
-            parts.push(format!("department_id IN ({})", ps.join(", ")));
-        }
+        let c = q.in_list("department_id", ds);
+        q.push(&format!(" AND {c}"));
     }
     if f.triage_only {
-        parts.push("department_id IS NULL".into());
+        q.push(" AND department_id IS NULL");
     }
     if !f.statuses.is_empty() {
-        let ps: Vec<String> = f
-            .statuses
-            .iter()
-            .map(|s| next(&mut args, Arg::Text(s.as_str().into())))
-            .collect();
-        parts.push(format!("status IN ({})", ps.join(", ")));
+        let c = q.in_list("status", f.statuses.iter().map(|s| s.as_str()));
+        q.push(&format!(" AND {c}"));
     }
     if let Some(c) = f.category {
-        let p = next(&mut args, Arg::Text(c.as_str().into()));
-        parts.push(format!("category = {p}"));
+        let p = q.text(c.as_str());
+        q.push(&format!(" AND category = {p}"));
     }
     if let Some(o) = &f.owner_id {
-        let p = next(&mut args, Arg::Text(o.clone()));
-        parts.push(format!("owner_id = {p}"));
+        let p = q.text(o.clone());
+        q.push(&format!(" AND owner_id = {p}"));
     }
     if let Some(s) = &f.submitter_id {
-        let p = next(&mut args, Arg::Text(s.clone()));
-        parts.push(format!("submitter_id = {p} AND anonymous = 0"));
+        let p = q.text(s.clone());
+        q.push(&format!(" AND submitter_id = {p} AND anonymous = 0"));
     }
     if let Some(now) = f.overdue_at {
-        let open: Vec<String> = Status::OPEN
-            .iter()
-            .map(|s| next(&mut args, Arg::Text(s.as_str().into())))
-            .collect();
-        let p = next(&mut args, Arg::Int(now));
-        parts.push(format!(
-            "status IN ({}) AND ((first_response_ms IS NULL AND first_response_due_ms <= {p}) \
-             OR resolution_due_ms <= {p})",
-            open.join(", ")
+        let open = q.in_list("status", Status::OPEN.iter().map(|s| s.as_str()));
+        let p = q.int(now);
+        q.push(&format!(
+            " AND {open} AND ((first_response_ms IS NULL AND first_response_due_ms <= {p}) \
+             OR resolution_due_ms <= {p})"
         ));
     }
     if let Some((start, end)) = f.created_in {
-        let a = next(&mut args, Arg::Int(start));
-        let b = next(&mut args, Arg::Int(end));
-        parts.push(format!("created_ms >= {a} AND created_ms < {b}"));
+        let (a, b) = (q.int(start), q.int(end));
+        q.push(&format!(" AND created_ms >= {a} AND created_ms < {b}"));
     }
-    (parts.join(" AND "), args)
-}
-
-fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    args: Vec<Arg>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    for a in args {
-        q = match a {
-            Arg::Text(s) => q.bind(s),
-            Arg::Int(n) => q.bind(n),
-        };
-    }
-    q
 }
 
 /// Items matching `f`, newest first, after the id `after`.
@@ -305,34 +265,28 @@ pub async fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Item>, Error> {
-    let (mut cond, mut args) = condition(f);
+    let mut q = Sql::new(&format!("SELECT {COLUMNS} FROM feedback_item"));
+    condition(&mut q, f);
     if let Some(a) = after {
-        args.push(Arg::Text(a.to_string()));
-        cond.push_str(&format!(" AND id < ${}", args.len()));
+        let p = q.text(a);
+        q.push(&format!(" AND id < {p}"));
     }
-    args.push(Arg::Int(limit));
-    let sql = format!(
-        "SELECT {COLUMNS} FROM feedback_item WHERE {cond} ORDER BY id DESC LIMIT ${}",
-        args.len()
-    );
-    let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), args)
-        .fetch_all(conn)
-        .await?;
+    let l = q.int(limit);
+    q.push(&format!(" ORDER BY id DESC LIMIT {l}"));
+    let rows = q.fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// What statistics need of the items matching `f`.
 #[tracing::instrument(skip_all)]
 pub async fn outcomes(conn: &mut AnyConnection, f: &Filter) -> Result<Vec<Outcome>, Error> {
-    let (cond, args) = condition(f);
-    let sql = format!(
+    let mut q = Sql::new(
         "SELECT department_id, status, escalation_level, created_ms, first_response_due_ms, \
          resolution_due_ms, first_response_ms, resolved_ms, satisfaction, closed_automatically \
-         FROM feedback_item WHERE {cond}"
+         FROM feedback_item",
     );
-    let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), args)
-        .fetch_all(conn)
-        .await?;
+    condition(&mut q, f);
+    let rows = q.fetch_all(conn).await?;
     rows.iter()
         .map(|r| {
             Ok(Outcome {

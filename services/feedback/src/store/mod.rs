@@ -16,19 +16,6 @@ use crate::domain::Timer;
 pub static MIGRATOR_PG: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// `$start, $start+1, …` for `count` values of an `IN (…)` list.
-fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// 0/1 for the flags stored as integers.
-fn flag(b: bool) -> i64 {
-    i64::from(b)
-}
-
 /// Applies an item's deadline changes in the caller's transaction.
 #[tracing::instrument(skip_all, fields(item_id = %item_id))]
 pub async fn apply_timers(
@@ -82,15 +69,4 @@ pub async fn claim_anonymous_request(
         .fetch_one(&mut *conn)
         .await?;
     Ok(Some(row.try_get(0)?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_count_from_start() {
-        assert_eq!(placeholders(3, 3), "$3, $4, $5");
-        assert_eq!(placeholders(1, 0), "");
-    }
 }

@@ -2,9 +2,8 @@
 
 use concord_kit::Error;
 use concord_kit::clock::Millis;
+use concord_kit::sql::placeholders;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
-
-use super::placeholders;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {

@@ -5,9 +5,10 @@
 
 use concord_kit::Error;
 use concord_kit::db::Backend;
+use concord_kit::sql::{flag, placeholders, tuples};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{CHUNK, flag, placeholders, tuples};
+use super::CHUNK;
 use crate::domain::{EventKind, Notice, NoticeState, Receipt};
 
 /// Appends an event of `kind` about `notice_id` to each person's inbox.

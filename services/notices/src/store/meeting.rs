@@ -3,9 +3,9 @@
 
 use concord_kit::Error;
 use concord_kit::clock::Millis;
+use concord_kit::sql::{flag, placeholders, tuples};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{flag, placeholders};
 use crate::domain::{Meeting, Recurrence, sort_key};
 
 const COLUMNS: &str = "m.id, m.title, m.description, m.recurrence, m.first_start_ms, m.duration_ms, m.location, \
@@ -79,7 +79,7 @@ async fn write_participants(conn: &mut AnyConnection, m: &Meeting) -> Result<(),
     for (offset, chunk) in all.chunks(super::CHUNK).enumerate() {
         let sql = format!(
             "INSERT INTO meeting_participant (meeting_id, kind, ref_id, position) VALUES {}",
-            super::tuples(1, chunk.len(), 4, "")
+            tuples(1, chunk.len(), 4, "")
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (i, (kind, id)) in chunk.iter().enumerate() {
@@ -309,7 +309,7 @@ pub async fn record_attendance(
             "INSERT INTO attendance (meeting_id, occurrence, person_id, status, recorded_ms) VALUES {} \
              ON CONFLICT (meeting_id, occurrence, person_id) DO UPDATE SET status = excluded.status, \
              recorded_ms = excluded.recorded_ms",
-            super::tuples(1, chunk.len(), 5, "")
+            tuples(1, chunk.len(), 5, "")
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (person, status) in chunk {

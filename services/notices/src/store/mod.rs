@@ -20,31 +20,6 @@ pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// values (SQLite 32,766; PostgreSQL 65,535) at up to 8 values a row.
 pub const CHUNK: usize = 500;
 
-/// `$start, $start+1, …` for `count` values of an `IN (…)` list.
-pub fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `($s, $s+1, …), (…)` for `rows` tuples of `width` values, with `fixed`
-/// appended as literal SQL inside each tuple.
-pub fn tuples(start: usize, rows: usize, width: usize, fixed: &str) -> String {
-    (0..rows)
-        .map(|r| {
-            let first = start + r * width;
-            format!("({}{fixed})", placeholders(first, width))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// 0/1 for the flags stored as integers.
-pub fn flag(b: bool) -> i64 {
-    i64::from(b)
-}
-
 /// A keyset position `(time, id)` in a newest-first list.
 pub fn parse_time_cursor(after: Option<&str>) -> Result<Option<(i64, String)>, Error> {
     let Some(after) = after else { return Ok(None) };
@@ -62,9 +37,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders_and_tuples() {
-        assert_eq!(placeholders(3, 3), "$3, $4, $5");
-        assert_eq!(tuples(1, 2, 2, ", 0"), "($1, $2, 0), ($3, $4, 0)");
+    fn time_cursors_round_trip() {
         assert_eq!(
             parse_time_cursor(Some(&render_time_cursor(5, "a"))).unwrap(),
             Some((5, "a".into()))

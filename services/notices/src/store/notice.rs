@@ -1,10 +1,10 @@
 //! Notices.
 
 use concord_kit::Error;
+use concord_kit::sql::{flag, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::flag;
 use crate::domain::{Attachment, Audience, Notice, NoticeState, Priority};
 
 pub const COLUMNS: &str = "n.id, n.title, n.body, n.author_id, n.author_department_id, n.audience, n.priority, \
@@ -150,7 +150,7 @@ pub async fn list(
         if !departments.is_empty() {
             sql.push_str(&format!(
                 " OR n.author_department_id IN ({})",
-                super::placeholders(6, departments.len())
+                placeholders(6, departments.len())
             ));
         }
         sql.push(')');

@@ -1,10 +1,11 @@
 //! Receipts: one row per recipient, written in the publishing transaction.
 
 use concord_kit::Error;
+use concord_kit::sql::{flag, tuples};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{CHUNK, flag, tuples};
+use super::CHUNK;
 use crate::domain::{Receipt, ReceiptCounts, ReceiptFilter};
 
 /// A person an audience resolved to.

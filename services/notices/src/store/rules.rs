@@ -1,9 +1,9 @@
 //! Communication rules, one row per priority.
 
 use concord_kit::Error;
+use concord_kit::sql::flag;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::flag;
 use crate::domain::{CommunicationRule, Priority};
 
 const COLUMNS: &str = "priority, push_start_hour, push_end_hour, ack_required, version, updated_ms";

@@ -3,9 +3,9 @@
 
 use concord_kit::Error;
 use concord_kit::period::Period;
+use concord_kit::sql::placeholders;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::placeholders;
 use crate::domain::NoticeState;
 
 /// What the figures are about.

@@ -7,9 +7,10 @@ use std::collections::BTreeSet;
 use concord_kit::Error;
 use concord_kit::clock::Millis;
 use concord_kit::ids::new_id;
+use concord_kit::sql::{Sql, corrupt};
 use sqlx::{AnyConnection, Row};
 
-use super::{Sql, corrupt, cursor, render_cursor};
+use super::{cursor, render_cursor};
 use crate::domain::enrolment::Status;
 use crate::org::Member;
 

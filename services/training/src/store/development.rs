@@ -4,10 +4,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use concord_kit::Error;
 use concord_kit::clock::Millis;
+use concord_kit::sql::{Sql, corrupt, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{Sql, corrupt, cursor, placeholders};
+use super::cursor;
 use crate::domain::development::{
     DevelopmentPlan, Goal, GoalStatus, NewGoal, ProgressUpdate, Review,
 };

@@ -4,10 +4,11 @@
 
 use concord_kit::Error;
 use concord_kit::clock::Millis;
+use concord_kit::sql::{Sql, corrupt};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{Sql, corrupt, cursor, render_cursor, write_error};
+use super::{cursor, render_cursor, write_error};
 use crate::domain::enrolment::{Completion, Enrolment, Status};
 
 /// The enrolment's columns and its place on the waiting list, from

@@ -12,91 +12,10 @@ pub mod plan;
 pub mod stats;
 
 use concord_kit::Error;
-use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 
 /// The migrations of each backend.
 pub static MIGRATOR_PG: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-/// `$start, $start+1, …` for `count` values of an `IN (…)` list.
-fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A query built from fixed fragments with every value bound, for lists
-/// and statistics whose filters vary.
-#[derive(Debug, Default)]
-pub struct Sql {
-    text: String,
-    args: Vec<Arg>,
-}
-
-#[derive(Debug)]
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
-impl Sql {
-    pub fn new(text: &str) -> Self {
-        Self {
-            text: text.to_string(),
-            args: Vec::new(),
-        }
-    }
-
-    /// Appends a fixed fragment.
-    pub fn push(&mut self, fragment: &str) -> &mut Self {
-        self.text.push_str(fragment);
-        self
-    }
-
-    /// Binds a text value and returns its placeholder.
-    pub fn text(&mut self, value: impl Into<String>) -> String {
-        self.args.push(Arg::Text(value.into()));
-        format!("${}", self.args.len())
-    }
-
-    /// Binds an integer value and returns its placeholder.
-    pub fn int(&mut self, value: i64) -> String {
-        self.args.push(Arg::Int(value));
-        format!("${}", self.args.len())
-    }
-
-    /// `column IN (…)` over `values`; never true when there are none.
-    pub fn in_list<'a>(
-        &mut self,
-        column: &str,
-        values: impl IntoIterator<Item = &'a String>,
-    ) -> String {
-        let ps: Vec<String> = values.into_iter().map(|v| self.text(v.clone())).collect();
-        if ps.is_empty() {
-            "1 = 0".to_string()
-        } else {
-            format!("{column} IN ({})", ps.join(", "))
-        }
-    }
-
-    pub async fn fetch_all(self, conn: &mut AnyConnection) -> Result<Vec<AnyRow>, Error> {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.text));
-        for a in self.args {
-            q = match a {
-                Arg::Text(s) => q.bind(s),
-                Arg::Int(n) => q.bind(n),
-            };
-        }
-        Ok(q.fetch_all(conn).await?)
-    }
-}
-
-/// A stored spelling that this build does not know: the data is damaged.
-fn corrupt(what: &str, value: &str) -> Error {
-    Error::Internal(anyhow::anyhow!("stored {what} {value:?} is not known"))
-}
 
 /// Maps a constraint failure of a write to what it means for the caller;
 /// `taken` describes what a unique violation means.
@@ -141,6 +60,5 @@ mod tests {
         assert!(cursor::<3>(Some(&c)).is_err());
         assert!(cursor::<1>(Some("nope")).is_err());
         assert_eq!(cursor::<1>(None).unwrap(), None);
-        assert_eq!(placeholders(3, 2), "$3, $4");
     }
 }

@@ -4,10 +4,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use concord_kit::Error;
 use concord_kit::db::Db;
+use concord_kit::sql::{Sql, corrupt, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{Sql, corrupt, cursor, placeholders, render_cursor};
+use super::{cursor, render_cursor};
 use crate::domain::plan::{Audience, Mode, Plan, PlanContent, PlanCounts, PlanState, Session};
 
 /// The plan's columns and its counts, from `training_plan p`.

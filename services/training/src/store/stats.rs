@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 
 use concord_kit::Error;
 use concord_kit::period::Period;
+use concord_kit::sql::Sql;
 use sqlx::{AnyConnection, Row};
 
-use super::Sql;
 use crate::domain::stats::Statistics;
 
 /// Whose figures: people of these departments (`None`: all), or one person.
