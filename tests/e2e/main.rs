@@ -4,6 +4,7 @@
 //! `CONCORD_TEST_DATABASE_URL` and `CONCORD_TEST_REDIS_URL` are set.
 
 mod authz_matrix;
+mod chaos;
 mod gateway;
 mod hardening;
 mod observability;

@@ -173,6 +173,7 @@ where
 }
 
 pub mod faults;
+pub mod org;
 pub mod process;
 pub mod raw;
 pub mod report;

@@ -2,10 +2,14 @@
 //! shows: SIGKILL and SIGTERM, restarts, and what it writes to its logs.
 //!
 //! Which binary: `CONCORD_BIN` when set (a prebuilt one, used as is);
-//! otherwise the test builds it once per test run with
-//! `cargo build -p concord --bin concord` into the target directory this
-//! test binary was built in (`<target>/debug/concord`), which is a no-op
-//! when it is fresh, as it is after `cargo test --workspace`.
+//! otherwise `<target>/<profile>/concord` of the target directory this test
+//! binary was built in, brought up to date once per test run with
+//! `cargo test --workspace --no-run`: the very build `cargo test
+//! --workspace` (CI) has just done, so there it costs a second, and the
+//! binary has the same features as the one the `concord` package's own
+//! tests run (`cargo build -p concord` would resolve features differently
+//! and rebuild half the dependency tree). From `cargo test -p concord-e2e`
+//! the first run builds the workspace's tests.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -35,16 +39,16 @@ pub fn concord_binary() -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
         let mut build = std::process::Command::new(cargo);
         build
-            .args(["build", "-p", "concord", "--bin", "concord"])
+            .args(["test", "--workspace", "--no-run", "--quiet"])
             .env("CARGO_TARGET_DIR", &target_dir)
             .current_dir(env!("CARGO_MANIFEST_DIR"));
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
-        let status = build.status().expect("cargo build -p concord runs");
+        let status = build.status().expect("cargo runs");
         assert!(
             status.success(),
-            "cargo build -p concord failed; set CONCORD_BIN to a built binary"
+            "cargo test --workspace --no-run failed; set CONCORD_BIN to a built binary"
         );
         let bin = profile_dir.join(format!("concord{}", std::env::consts::EXE_SUFFIX));
         assert!(bin.exists(), "{} was not built", bin.display());

@@ -119,3 +119,61 @@ pub async fn call(
         )),
     }
 }
+
+/// A unary call over a bare HTTP/2 connection to `addr`, with the
+/// `grpc-timeout` header but no deadline kept by the client itself (tonic's
+/// channel enforces the header locally and answers CANCELLED first): what
+/// the server alone answers, and when. Waits at most `give_up`.
+pub async fn bare_unary(
+    addr: std::net::SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    message: Bytes,
+    grpc_timeout: Option<Duration>,
+    give_up: Duration,
+) -> Result<(tonic::Code, String), &'static str> {
+    use http_body_util::{BodyExt, Full};
+    let exchange = async {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|_| "connect")?;
+        let (mut sender, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(stream),
+        )
+        .await
+        .map_err(|_| "handshake")?;
+        tokio::spawn(conn);
+        let mut framed = Vec::with_capacity(message.len() + 5);
+        framed.push(0);
+        framed.extend_from_slice(
+            &u32::try_from(message.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        framed.extend_from_slice(&message);
+        let mut req = http::Request::post(format!("http://{addr}{path}"))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(d) = grpc_timeout {
+            req = req.header("grpc-timeout", format!("{}m", d.as_millis().max(1)));
+        }
+        let req = req
+            .body(Full::new(Bytes::from(framed)))
+            .map_err(|_| "request")?;
+        let res = sender.send_request(req).await.map_err(|_| "send")?;
+        let (parts, body) = res.into_parts();
+        let collected = body.collect().await.map_err(|_| "body")?;
+        let trailers = collected.trailers().cloned().unwrap_or_default();
+        let status = tonic::Status::from_header_map(&trailers)
+            .or_else(|| tonic::Status::from_header_map(&parts.headers))
+            .ok_or("no grpc-status")?;
+        Ok((status.code(), status.message().to_string()))
+    };
+    tokio::time::timeout(give_up, exchange)
+        .await
+        .map_err(|_| "no answer in time")?
+}
