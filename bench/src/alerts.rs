@@ -47,6 +47,9 @@ pub struct AlertsResult {
     pub declare_p50_us: f64,
     pub declare_max_us: f64,
     pub subscribe_secs: f64,
+    /// ResolveAudience of the plan's department straight to the directory
+    /// (median of 3), µs: part of every declaration.
+    pub resolve_audience_us: f64,
 }
 
 struct Event {
@@ -59,6 +62,7 @@ struct Event {
 /// Runs the scenario against the emergency processes at `instances`.
 pub async fn run(
     instances: &[SocketAddr],
+    directory: SocketAddr,
     org: &Org,
     incidents: usize,
 ) -> anyhow::Result<AlertsResult> {
@@ -206,6 +210,16 @@ pub async fn run(
     for r in readers {
         r.abort();
     }
+    let (resolve_audience_us, _) = crate::seed::resolve_audience(
+        directory,
+        org,
+        concord_proto::directory::v1::ResolveAudienceRequest {
+            department_ids: vec![org.departments[0].clone()],
+            ..Default::default()
+        },
+        3,
+    )
+    .await?;
     let expected = audience.len() * incidents;
     let q = |h: &hdrhistogram::Histogram<u64>, q: f64| h.value_at_quantile(q) as f64;
     Ok(AlertsResult {
@@ -225,5 +239,6 @@ pub async fn run(
         declare_p50_us: q(&declares, 0.5),
         declare_max_us: declares.max() as f64,
         subscribe_secs,
+        resolve_audience_us,
     })
 }

@@ -31,6 +31,8 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// Latency of successful calls, µs.
     pub latency: Histogram<u64>,
+    /// CPU time the load generator's thread used, seconds.
+    pub client_cpu: f64,
 }
 
 impl Outcome {
@@ -84,7 +86,10 @@ where
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(drive(addr, shape, make))
+            let before = crate::procs::cpu_seconds("/proc/thread-self/stat");
+            let mut out = rt.block_on(drive(addr, shape, make))?;
+            out.client_cpu = crate::procs::cpu_seconds("/proc/thread-self/stat") - before;
+            Ok(out)
         })?
         .join()
         .map_err(|_| anyhow::anyhow!("the load generator panicked"))?
@@ -129,6 +134,7 @@ where
         first_error: None,
         elapsed: Duration::ZERO,
         latency: histogram(),
+        client_cpu: 0.0,
     };
     for t in tasks {
         let (h, errors, first) = t.await?;

@@ -124,6 +124,15 @@ impl Nginx {
         self.child.as_ref().and_then(|c| c.id())
     }
 
+    /// The master's and its worker's pids.
+    pub fn pids(&self) -> Vec<u32> {
+        let mut out: Vec<u32> = self.pid().into_iter().collect();
+        if let Some(master) = self.pid() {
+            out.extend(crate::procs::children(master));
+        }
+        out
+    }
+
     /// Stops nginx (SIGQUIT lets the worker finish; then SIGKILL).
     pub async fn stop(mut self) -> anyhow::Result<()> {
         let Some(mut child) = self.child.take() else {

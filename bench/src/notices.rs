@@ -29,6 +29,13 @@ pub struct NoticesResult {
     pub publish_us: Vec<f64>,
     pub publish_max_us: f64,
     pub receipts_stored: i64,
+    /// ResolveAudience of everybody straight to the directory (median of
+    /// 3), µs: part of every publish.
+    pub resolve_audience_us: f64,
+    /// One caller: the latency of an inbox read itself.
+    pub inbox_single: InboxResult,
+    pub unread_single: InboxResult,
+    /// Several callers at once: CPU-bound on 2 cores.
     pub inbox: InboxResult,
     pub unread: InboxResult,
 }
@@ -102,6 +109,7 @@ async fn inbox(
 /// Publishes `publishes` notices to everybody, then measures the inboxes.
 pub async fn run(
     gateway: SocketAddr,
+    directory: SocketAddr,
     database_url: &str,
     org: &Org,
     seeded: Seeded,
@@ -185,14 +193,34 @@ pub async fn run(
         false,
     )
     .await?;
+    let single = Shape {
+        connections: 1,
+        concurrency: 1,
+        ..shape
+    };
+    let inbox_single = inbox(gateway, &bearers, single, false).await?;
+    let unread_single = inbox(gateway, &bearers, single, true).await?;
     let list = inbox(gateway, &bearers, shape, false).await?;
     let unread = inbox(gateway, &bearers, shape, true).await?;
+    let (resolve_audience_us, _) = crate::seed::resolve_audience(
+        directory,
+        org,
+        concord_proto::directory::v1::ResolveAudienceRequest {
+            everyone: true,
+            ..Default::default()
+        },
+        3,
+    )
+    .await?;
     Ok(NoticesResult {
         seeded,
         recipients,
         publish_max_us: publish_us.iter().copied().fold(0.0, f64::max),
         publish_us,
         receipts_stored,
+        resolve_audience_us,
+        inbox_single,
+        unread_single,
         inbox: list,
         unread,
     })

@@ -169,9 +169,9 @@ impl Proc {
         })
     }
 
-    /// Resident memory now, in bytes.
-    pub fn rss(&self) -> Option<u64> {
-        self.pid().and_then(rss_of)
+    /// Resident memory now.
+    pub fn resident(&self) -> Option<Resident> {
+        self.pid().and_then(Resident::of)
     }
 
     /// SIGTERM, then SIGKILL after `grace`.
@@ -205,6 +205,67 @@ pub fn rss_of(pid: u32) -> Option<u64> {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|kib| kib.parse::<u64>().ok())
         .map(|kib| kib * 1024)
+}
+
+/// Resident memory split: (anonymous, file-backed) bytes.
+pub fn rss_split(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|kib| kib.parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+    };
+    Some((field("RssAnon:")?, field("RssFile:")?))
+}
+
+/// CPU seconds (user + system) a process, or with `/task/<tid>` a thread,
+/// has used: fields 14 and 15 of its `stat`.
+pub fn cpu_seconds(stat_path: &str) -> f64 {
+    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds of each of `pids`, summed.
+pub fn cpu_of(pids: &[u32]) -> f64 {
+    pids.iter()
+        .map(|p| cpu_seconds(&format!("/proc/{p}/stat")))
+        .sum()
+}
+
+/// The direct children of `pid` (nginx's worker).
+pub fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u32>().ok());
+            ppid == Some(pid)
+        })
+        .collect()
 }
 
 /// The last lines of a log file.
@@ -249,11 +310,30 @@ pub async fn wait_serving_name(addr: SocketAddr, service: &str) -> anyhow::Resul
     }
 }
 
+/// Resident memory of a process at one moment, bytes.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Resident {
+    pub rss: u64,
+    /// Heap, stacks: what the process allocated.
+    pub anon: u64,
+    /// Pages of the binary (and libraries) mapped in: clean, shared
+    /// between processes of the same binary, dropped first under pressure.
+    pub file: u64,
+}
+
+impl Resident {
+    pub fn of(pid: u32) -> Option<Self> {
+        let rss = rss_of(pid)?;
+        let (anon, file) = rss_split(pid)?;
+        Some(Self { rss, anon, file })
+    }
+}
+
 /// Samples the resident size of some processes every 50 ms on its own
 /// thread; `stop` returns the largest seen for each.
 pub struct RssSampler {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    handle: std::thread::JoinHandle<Vec<u64>>,
+    handle: std::thread::JoinHandle<Vec<Resident>>,
 }
 
 impl RssSampler {
@@ -262,10 +342,14 @@ impl RssSampler {
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::spawn(move || {
-            let mut max = vec![0u64; pids.len()];
+            let mut max = vec![Resident::default(); pids.len()];
             while !flag.load(Ordering::Relaxed) {
                 for (m, pid) in max.iter_mut().zip(&pids) {
-                    *m = (*m).max(rss_of(*pid).unwrap_or(0));
+                    if let Some(now) = Resident::of(*pid)
+                        && now.rss > m.rss
+                    {
+                        *m = now;
+                    }
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -274,7 +358,7 @@ impl RssSampler {
         Self { stop, handle }
     }
 
-    pub fn stop(self) -> Vec<u64> {
+    pub fn stop(self) -> Vec<Resident> {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         self.handle.join().unwrap_or_default()
     }

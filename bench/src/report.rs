@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::alerts::AlertsResult;
 use crate::feedback::SubmitResult;
 use crate::notices::NoticesResult;
+use crate::procs::Resident;
 use crate::unary::ReadResult;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -62,16 +63,16 @@ pub fn loadavg() -> Vec<f64> {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Memory {
-    /// Each target run alone as `concord serve --target X`, idle, bytes.
-    pub alone: Vec<(String, u64)>,
-    /// `concord serve` (every target) right after start, bytes.
-    pub serve_idle: Option<u64>,
-    /// `concord serve`: the most resident during scenario 1, bytes.
-    pub serve_under_load: Option<u64>,
+    /// Each target run alone as `concord serve --target X`, idle.
+    pub alone: Vec<(String, Resident)>,
+    /// `concord serve` (every target) a second after start.
+    pub serve_idle: Option<Resident>,
+    /// `concord serve`: the most resident during scenario 1.
+    pub serve_under_load: Option<Resident>,
     /// The gateway alone (`--target gateway`) during scenario 1: the real
-    /// read's and the trivial read's gateway processes, bytes.
-    pub gateway_under_load: Option<u64>,
-    pub gateway_trivial_under_load: Option<u64>,
+    /// read's and the trivial read's gateway processes.
+    pub gateway_under_load: Option<Resident>,
+    pub gateway_trivial_under_load: Option<Resident>,
 }
 
 /// A target of the issue and whether this run met it.
@@ -232,33 +233,43 @@ impl Results {
                 ms(n.publish_max_us),
                 n.publish_max_us < 250_000.0,
             );
-            push(
-                &format!("ListInbox p99, {} receipts stored", n.receipts_stored),
-                "< 5 ms",
-                ms(n.inbox.p99_us),
-                n.inbox.p99_us < 5_000.0,
-            );
-            push(
-                &format!("unread count p99, {} receipts stored", n.receipts_stored),
-                "< 5 ms",
-                ms(n.unread.p99_us),
-                n.unread.p99_us < 5_000.0,
-            );
+            for r in [&n.inbox_single, &n.inbox] {
+                push(
+                    &format!(
+                        "ListInbox p99, {} receipts stored, {} caller(s)",
+                        n.receipts_stored, r.concurrency
+                    ),
+                    "< 5 ms",
+                    ms(r.p99_us),
+                    r.p99_us < 5_000.0,
+                );
+            }
+            for r in [&n.unread_single, &n.unread] {
+                push(
+                    &format!(
+                        "unread count p99, {} receipts stored, {} caller(s)",
+                        n.receipts_stored, r.concurrency
+                    ),
+                    "< 5 ms",
+                    ms(r.p99_us),
+                    r.p99_us < 5_000.0,
+                );
+            }
         }
         if let Some(b) = self.memory.serve_idle {
             push(
                 "concord serve idle, resident",
                 "< 40 MB",
-                mb(b),
-                b < 40_000_000,
+                mb(b.rss),
+                b.rss < 40_000_000,
             );
         }
         if let Some(b) = self.memory.gateway_under_load {
             push(
                 "gateway under load (scenario 1), resident",
                 "< 20 MB",
-                mb(b),
-                b < 20_000_000,
+                mb(b.rss),
+                b.rss < 20_000_000,
             );
         }
         self.checks = checks;
@@ -284,6 +295,8 @@ impl Results {
                 "1×1 mean",
                 "1×1 p99",
                 "added (1×1 mean)",
+                "server CPU/call",
+                "client CPU/call",
             ]);
             for p in &r.paths {
                 t.add_row(vec![
@@ -295,6 +308,8 @@ impl Results {
                     format!("{:.0} µs", p.low_load_p99_us),
                     p.added_mean_us
                         .map_or(String::new(), |a| format!("{a:+.0} µs")),
+                    format!("{:.0} µs", p.server_cpu_us),
+                    format!("{:.0} µs", p.client_cpu_us),
                 ]);
             }
             out.push_str(&format!("{t}\n\nratios (median of the rounds' ratios):"));
@@ -317,6 +332,7 @@ impl Results {
                 "max",
                 "after commit p50 / p99 / max",
                 "DeclareIncident p50 / max",
+                "ResolveAudience alone",
             ]);
             t.add_row(vec![
                 format!("{} / {}", a.delivered, a.expected),
@@ -332,6 +348,7 @@ impl Results {
                     ms(a.after_commit_max_us)
                 ),
                 format!("{} / {}", ms(a.declare_p50_us), ms(a.declare_max_us)),
+                ms(a.resolve_audience_us),
             ]);
             out.push_str(&format!("{t}\n"));
         }
@@ -354,7 +371,19 @@ impl Results {
                 String::new(),
                 ms(n.publish_max_us),
             ]);
+            t.add_row(vec![
+                "of which ResolveAudience of everybody, alone (median of 3)".to_string(),
+                String::new(),
+                ms(n.resolve_audience_us),
+                String::new(),
+                String::new(),
+            ]);
             for (label, r) in [
+                ("ListInbox (20 newest + unread count)", &n.inbox_single),
+                (
+                    "unread count (ListInbox unread only, 1 item)",
+                    &n.unread_single,
+                ),
                 ("ListInbox (20 newest + unread count)", &n.inbox),
                 ("unread count (ListInbox unread only, 1 item)", &n.unread),
             ] {
@@ -383,10 +412,16 @@ impl Results {
             out.push_str(&format!("{t}\n"));
         }
         out.push_str("\n### 5. Resident memory (VmRSS)\n\n");
-        let mut t = table(&["process", "resident"]);
+        let mut t = table(&[
+            "process",
+            "resident",
+            "of which heap and stacks",
+            "of which binary pages",
+        ]);
         let m = &self.memory;
-        for (name, b) in &m.alone {
-            t.add_row(vec![format!("concord serve --target {name}, idle"), mb(*b)]);
+        let row = |label: String, r: &Resident| vec![label, mb(r.rss), mb(r.anon), mb(r.file)];
+        for (name, r) in &m.alone {
+            t.add_row(row(format!("concord serve --target {name}, idle"), r));
         }
         for (label, v) in [
             ("concord serve (every target), idle", m.serve_idle),
@@ -400,8 +435,8 @@ impl Results {
                 m.gateway_trivial_under_load,
             ),
         ] {
-            if let Some(b) = v {
-                t.add_row(vec![label.to_string(), mb(b)]);
+            if let Some(r) = v {
+                t.add_row(row(label.to_string(), &r));
             }
         }
         out.push_str(&format!("{t}\n"));

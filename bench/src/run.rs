@@ -10,7 +10,7 @@ use concord_kit::auth::Issuer;
 use sqlx::Executor as _;
 
 use crate::load::Shape;
-use crate::procs::{Env, Proc, RssSampler};
+use crate::procs::{Env, Proc, Resident, RssSampler};
 use crate::report::{Machine, Memory, Results};
 use crate::unary::Path;
 use crate::{alerts, feedback, nginx, notices, seed, unary};
@@ -290,7 +290,7 @@ async fn scenarios(
     let serve = env.concord("serve", &[], &[]).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut memory = Memory {
-        serve_idle: serve.rss(),
+        serve_idle: serve.resident(),
         ..Memory::default()
     };
     if want(Scenario::Memory) {
@@ -360,21 +360,29 @@ async fn scenarios(
             .collect();
         let sampler = RssSampler::start(pids);
         let real = vec![
-            path("direct", "direct to the directory process", dir_addr),
+            path(
+                "direct",
+                "direct to the directory process",
+                dir_addr,
+                &[&directory],
+            ),
             path(
                 "gateway",
                 "gateway process → directory process (remote upstream)",
                 gateway.addr("gateway")?,
+                &[&gateway, &directory],
             ),
             path(
                 "serve_direct",
                 "concord serve: its directory port",
                 serve.addr("directory")?,
+                &[&serve],
             ),
             path(
                 "serve_gateway",
                 "concord serve: its gateway (in-process upstream)",
                 serve.addr("gateway")?,
+                &[&serve],
             ),
         ];
         let trivial = vec![
@@ -382,30 +390,38 @@ async fn scenarios(
                 "direct",
                 "direct to the double process",
                 double.addr("directory")?,
+                &[&double],
             ),
             path(
                 "gateway",
                 "gateway process → double process (remote upstream)",
                 gateway_trivial.addr("gateway")?,
+                &[&gateway_trivial, &double],
             ),
             path(
                 "serve_direct",
                 "double + gateway process: the double's port",
                 double_gw.addr("directory")?,
+                &[&double_gw],
             ),
             path(
                 "serve_gateway",
                 "double + gateway process: its gateway (in-process upstream)",
                 double_gw.addr("gateway")?,
+                &[&double_gw],
             ),
         ];
+        let upstream_pids = [directory.pid(), double.pid()];
         let with_nginx = |mut v: Vec<Path>, i: usize| {
             if let Some(p) = &proxy {
-                v.push(path(
-                    "nginx",
-                    "nginx grpc_pass → the direct process",
-                    p.addrs[i],
-                ));
+                let mut pids = p.pids();
+                pids.extend(upstream_pids[i]);
+                v.push(Path {
+                    key: "nginx",
+                    label: "nginx grpc_pass → the direct process".into(),
+                    addr: p.addrs[i],
+                    pids,
+                });
             }
             v
         };
@@ -454,6 +470,7 @@ async fn scenarios(
             .await?;
         let r = alerts::run(
             &[a.addr("emergency")?, b.addr("emergency")?],
+            dir_addr,
             &org,
             sizes.incidents,
         )
@@ -482,6 +499,7 @@ async fn scenarios(
         );
         let r = notices::run(
             serve.addr("gateway")?,
+            serve.addr("directory")?,
             &env.database_url,
             &org,
             seeded,
@@ -507,17 +525,18 @@ async fn scenarios(
     Ok(())
 }
 
-fn path(key: &'static str, label: &str, addr: std::net::SocketAddr) -> Path {
+fn path(key: &'static str, label: &str, addr: std::net::SocketAddr, procs: &[&Proc]) -> Path {
     Path {
         key,
         label: label.to_string(),
         addr,
+        pids: procs.iter().filter_map(|p| p.pid()).collect(),
     }
 }
 
 /// Every target as `concord serve --target X` alone (the targets it needs
 /// reached in the suite process), idle a second after it started.
-async fn targets_alone(env: &Env, suite: &Proc) -> anyhow::Result<Vec<(String, u64)>> {
+async fn targets_alone(env: &Env, suite: &Proc) -> anyhow::Result<Vec<(String, Resident)>> {
     let names: Vec<&str> = suite.addrs.keys().map(String::as_str).collect();
     let mut out = Vec::new();
     for name in &names {
@@ -530,7 +549,7 @@ async fn targets_alone(env: &Env, suite: &Proc) -> anyhow::Result<Vec<(String, u
             .concord(&format!("alone-{name}"), &[name], &upstreams)
             .await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
-        out.push((name.to_string(), p.rss().unwrap_or(0)));
+        out.push((name.to_string(), p.resident().unwrap_or_default()));
         p.stop().await?;
     }
     Ok(out)

@@ -278,3 +278,32 @@ pub fn chrono_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+/// The median time of `times` ResolveAudience calls straight to the
+/// directory at `addr`, µs, and the members it answered: the share of a
+/// fan-out spent learning who is in the audience.
+pub async fn resolve_audience(
+    addr: std::net::SocketAddr,
+    org: &Org,
+    request: dir::ResolveAudienceRequest,
+    times: usize,
+) -> anyhow::Result<(f64, usize)> {
+    let auth = bearer(&org.admin)?;
+    let mut client =
+        DirectoryServiceClient::new(H2::connect(addr).await?).max_decoding_message_size(64 << 20);
+    let mut took = Vec::new();
+    let mut members = 0;
+    for _ in 0..times.max(1) {
+        let t = Instant::now();
+        members = client
+            .resolve_audience(authed(request.clone(), &auth))
+            .await
+            .context("ResolveAudience")?
+            .into_inner()
+            .members
+            .len();
+        took.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    took.sort_by(f64::total_cmp);
+    Ok((took[took.len() / 2], members))
+}

@@ -40,6 +40,9 @@ pub struct Path {
     pub key: &'static str,
     pub label: String,
     pub addr: SocketAddr,
+    /// The server processes a call through this path runs in (not
+    /// PostgreSQL), for CPU per call.
+    pub pids: Vec<u32>,
 }
 
 /// What one path measured over the rounds.
@@ -60,6 +63,11 @@ pub struct PathResult {
     /// Low-load mean minus that of the path it is compared with.
     pub added_mean_us: Option<f64>,
     pub calls: u64,
+    /// CPU per call under load in the path's server processes (PostgreSQL
+    /// not counted) and in the load generator, µs: robust on a noisy
+    /// machine, and what decides throughput when everything shares 2 cores.
+    pub server_cpu_us: f64,
+    pub client_cpu_us: f64,
 }
 
 /// A ratio of two paths' throughput, the median of the rounds' ratios
@@ -116,15 +124,18 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
+/// A load run and the CPU its server processes used meanwhile.
 async fn measure(
-    addr: SocketAddr,
+    path: &Path,
     shape: Shape,
     token: &str,
     ids: &Arc<Vec<String>>,
-) -> anyhow::Result<Outcome> {
+) -> anyhow::Result<(Outcome, f64)> {
     let bearer = load::bearer(token)?;
     let ids = ids.clone();
-    tokio::task::spawn_blocking(move || {
+    let addr = path.addr;
+    let before = crate::procs::cpu_of(&path.pids);
+    let o = tokio::task::spawn_blocking(move || {
         load::run(addr, shape, move |conn, i| GetPerson {
             client: DirectoryServiceClient::new(conn),
             bearer: bearer.clone(),
@@ -132,7 +143,8 @@ async fn measure(
             next: i * 131,
         })
     })
-    .await?
+    .await??;
+    Ok((o, crate::procs::cpu_of(&path.pids) - before))
 }
 
 /// Runs the read through every path: `rounds` rounds of a `shape` window per
@@ -152,18 +164,21 @@ pub async fn run(
             window: std::time::Duration::from_millis(300),
             ..shape
         };
-        measure(p.addr, warm, token, &ids)
+        measure(p, warm, token, &ids)
             .await?
+            .0
             .check(&format!("{read} warm-up via {}", p.label))?;
     }
     let n = paths.len();
     let mut loaded: Vec<Vec<Outcome>> = vec![Vec::new(); n];
+    let mut server_cpu = vec![0f64; n];
     for round in 0..rounds {
         // Rotate the order so no path always runs first or last.
         for k in 0..n {
             let i = (k + round) % n;
-            let o = measure(paths[i].addr, shape, token, &ids).await?;
+            let (o, cpu) = measure(&paths[i], shape, token, &ids).await?;
             o.check(&format!("{read} via {}", paths[i].label))?;
+            server_cpu[i] += cpu;
             loaded[i].push(o);
         }
     }
@@ -176,7 +191,7 @@ pub async fn run(
     for round in 0..rounds {
         for k in 0..n {
             let i = (k + round) % n;
-            let o = measure(paths[i].addr, single, token, &ids).await?;
+            let (o, _) = measure(&paths[i], single, token, &ids).await?;
             o.check(&format!("{read} one caller via {}", paths[i].label))?;
             alone[i].push(o);
         }
@@ -191,10 +206,13 @@ pub async fn run(
     let mut results: Vec<PathResult> = paths
         .iter()
         .zip(loaded.iter().zip(&alone))
-        .map(|(p, (l, a))| {
+        .zip(&server_cpu)
+        .map(|((p, (l, a)), cpu)| {
             let lh = merged(l);
             let ah = merged(a);
             let rates: Vec<f64> = l.iter().map(Outcome::per_second).collect();
+            let calls = (lh.len() as f64).max(1.0);
+            let client: f64 = l.iter().map(|o| o.client_cpu).sum();
             PathResult {
                 key: p.key,
                 label: p.label.clone(),
@@ -207,6 +225,8 @@ pub async fn run(
                 low_load_p99_us: ah.value_at_quantile(0.99) as f64,
                 added_mean_us: None,
                 calls: lh.len(),
+                server_cpu_us: cpu / calls * 1e6,
+                client_cpu_us: client / calls * 1e6,
             }
         })
         .collect();
