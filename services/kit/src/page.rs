@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -84,6 +85,24 @@ impl Page {
     }
 }
 
+/// Renders a keyset position of several keys (`(sort_key, id)`,
+/// `(due_ms, id)`, `[rank, key]`) for [`Page::finish`].
+pub fn render_cursor(key: &impl Serialize) -> String {
+    serde_json::to_string(key).unwrap_or_default()
+}
+
+/// Reads a position made by [`render_cursor`] from [`Page::after`]: `None`
+/// on the first page; a violation naming `page_token` when it does not
+/// have the shape `K`.
+pub fn cursor<K: DeserializeOwned>(after: Option<&str>) -> Result<Option<K>, Error> {
+    after
+        .map(|a| {
+            serde_json::from_str(a)
+                .map_err(|_| invalid("page_token", "is not a token returned by this list"))
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +122,28 @@ mod tests {
         assert_eq!(Page::parse(0, "", "").unwrap().size, DEFAULT_PAGE_SIZE);
         let (_, last) = p2.finish(vec!["z"], |s| s.to_string());
         assert!(last.is_empty());
+    }
+
+    #[test]
+    fn multi_key_cursors_round_trip_and_refuse_other_shapes() {
+        let c = render_cursor(&("后勤保障处", "id-1"));
+        assert_eq!(
+            cursor::<(String, String)>(Some(&c)).unwrap(),
+            Some(("后勤保障处".to_string(), "id-1".to_string()))
+        );
+        let c = render_cursor(&(42, "id-1"));
+        assert_eq!(
+            cursor::<(i64, String)>(Some(&c)).unwrap(),
+            Some((42, "id-1".to_string()))
+        );
+        let c = render_cursor(&["1", "张三"]);
+        assert_eq!(
+            cursor::<[String; 2]>(Some(&c)).unwrap(),
+            Some(["1".to_string(), "张三".to_string()])
+        );
+        assert!(cursor::<[String; 3]>(Some(&c)).is_err());
+        assert!(cursor::<(i64, String)>(Some(&c)).is_err());
+        assert!(cursor::<[String; 1]>(Some("nope")).is_err());
+        assert_eq!(cursor::<[String; 1]>(None).unwrap(), None);
     }
 }

@@ -5,7 +5,7 @@
 use concord_kit::auth::Principal;
 use concord_kit::idempotency::{Key, remember, replay};
 use concord_kit::ids::{check_id, check_text, new_id};
-use concord_kit::page::Page;
+use concord_kit::page::{Page, cursor, render_cursor};
 use concord_kit::{Error, Violations, audit, due, fields, invalid};
 use concord_proto::decisions::v1 as pb;
 use serde_json::json;
@@ -175,7 +175,7 @@ pub async fn list(
         req.proposal_id
     );
     let page = Page::parse(req.page_size, &req.page_token, &filter_text)?;
-    let after = KeyCursor::parse(page.after.as_deref())?;
+    let after = cursor::<KeyCursor>(page.after.as_deref())?;
     let f = Filter {
         department_id: department.as_deref(),
         include_supporting: req.include_supporting,
@@ -191,7 +191,7 @@ pub async fn list(
         page.fetch_limit(),
     )
     .await?;
-    let (rows, next_page_token) = page.finish(rows, |a| KeyCursor::render(a.due_ms, &a.id));
+    let (rows, next_page_token) = page.finish(rows, |a| render_cursor(&(a.due_ms, &a.id)));
     Ok(pb::ListActionItemsResponse {
         action_items: rows.iter().map(|a| convert::action_item(a, now)).collect(),
         next_page_token,

@@ -206,8 +206,8 @@ pub async fn list(
         .bind(f.overdue_at.unwrap_or_default())
         .bind(f.proposal_id.unwrap_or_default())
         .bind(flag(after.is_some()))
-        .bind(after.map(|c| c.key).unwrap_or_default())
-        .bind(after.map(|c| c.id.clone()).unwrap_or_default())
+        .bind(after.map(|c| c.0).unwrap_or_default())
+        .bind(after.map(|c| c.1.clone()).unwrap_or_default())
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;

@@ -12,31 +12,15 @@ pub mod proposal;
 pub mod stats;
 pub mod vote;
 
-use concord_kit::{Error, invalid};
+use concord_kit::Error;
 
 /// The migrations of each backend.
 pub static MIGRATOR_PG: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// A position in a list ordered by a number and then by id (due time, …).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyCursor {
-    pub key: i64,
-    pub id: String,
-}
-
-impl KeyCursor {
-    pub fn parse(after: Option<&str>) -> Result<Option<Self>, Error> {
-        let Some(after) = after else { return Ok(None) };
-        let (key, id): (i64, String) = serde_json::from_str(after)
-            .map_err(|_| invalid("page_token", "is not a token returned by this list"))?;
-        Ok(Some(Self { key, id }))
-    }
-
-    pub fn render(key: i64, id: &str) -> String {
-        serde_json::json!([key, id]).to_string()
-    }
-}
+/// A position in a list ordered by a number and then by id (due time, …),
+/// kept in the page token by `kit::page::render_cursor`.
+pub type KeyCursor = (i64, String);
 
 /// Maps a constraint failure of a write to what it means for the caller.
 fn write_error(e: sqlx::Error) -> Error {
@@ -49,22 +33,4 @@ fn write_error(e: sqlx::Error) -> Error {
         }
     }
     e.into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_refuse_garbage() {
-        let c = KeyCursor::render(42, "id-1");
-        assert_eq!(
-            KeyCursor::parse(Some(&c)).unwrap(),
-            Some(KeyCursor {
-                key: 42,
-                id: "id-1".into()
-            })
-        );
-        assert!(KeyCursor::parse(Some("nope")).is_err());
-    }
 }

@@ -4,7 +4,7 @@ use concord_kit::auth::Principal;
 use concord_kit::fields;
 use concord_kit::idempotency::{Key, remember, replay};
 use concord_kit::ids::{check_id, new_id};
-use concord_kit::page::Page;
+use concord_kit::page::{Page, cursor, render_cursor};
 use concord_kit::{Error, Violations, audit};
 use concord_proto::directory::v1 as pb;
 use serde_json::json;
@@ -91,7 +91,7 @@ pub async fn list(
         &req.page_token,
         &format!("departments|{}|{}", req.parent_id, req.subtree),
     )?;
-    let after = NameCursor::parse(page.after.as_deref())?;
+    let after = cursor::<NameCursor>(page.after.as_deref())?;
     let mut conn = dir.conn().await?;
     if let Some(p) = &parent {
         ensure_department(&mut conn, "parent_id", p).await?;
@@ -103,8 +103,7 @@ pub async fn list(
         (Some(p), true) => Scope::Below(p),
     };
     let rows = db::list(&mut conn, scope, after.as_ref(), page.fetch_limit()).await?;
-    let (rows, next_page_token) =
-        page.finish(rows, |d| NameCursor::render(&sort_key(&d.name), &d.id));
+    let (rows, next_page_token) = page.finish(rows, |d| render_cursor(&(sort_key(&d.name), &d.id)));
     Ok(pb::ListDepartmentsResponse {
         departments: rows.iter().map(convert::department).collect(),
         next_page_token,

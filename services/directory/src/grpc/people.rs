@@ -4,7 +4,7 @@ use concord_kit::auth::Principal;
 use concord_kit::fields;
 use concord_kit::idempotency::{Key, remember, replay};
 use concord_kit::ids::{check_id, new_id};
-use concord_kit::page::Page;
+use concord_kit::page::{Page, cursor, render_cursor};
 use concord_kit::{Error, Violations, audit};
 use concord_proto::directory::v1 as pb;
 use serde_json::json;
@@ -96,7 +96,7 @@ pub async fn list(
         req.department_id, req.include_sub_departments, req.include_inactive
     );
     let page = Page::parse(req.page_size, &req.page_token, &filter_text)?;
-    let after = NameCursor::parse(page.after.as_deref())?;
+    let after = cursor::<NameCursor>(page.after.as_deref())?;
     let mut conn = dir.conn().await?;
     if let Some(d) = &department {
         ensure_department(&mut conn, "department_id", d).await?;
@@ -107,9 +107,8 @@ pub async fn list(
         include_inactive: req.include_inactive,
     };
     let rows = db::list(&mut conn, filter, after.as_ref(), page.fetch_limit()).await?;
-    let (rows, next_page_token) = page.finish(rows, |p| {
-        NameCursor::render(&sort_key(&p.display_name), &p.id)
-    });
+    let (rows, next_page_token) =
+        page.finish(rows, |p| render_cursor(&(sort_key(&p.display_name), &p.id)));
     Ok(pb::ListPeopleResponse {
         people: rows.iter().map(convert::person).collect(),
         next_page_token,

@@ -228,12 +228,12 @@ pub async fn list(
         Scope::Below(p) => p,
         Scope::All => "",
     };
-    let cursor = after.cloned().unwrap_or_default();
+    let (sort_key, id) = after.cloned().unwrap_or_default();
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(parent)
         .bind(i64::from(after.is_some()))
-        .bind(cursor.sort_key)
-        .bind(cursor.id)
+        .bind(sort_key)
+        .bind(id)
         .bind(limit)
         .fetch_all(conn)
         .await?;

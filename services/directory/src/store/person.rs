@@ -157,13 +157,13 @@ pub async fn list(
          ORDER BY sort_key, id LIMIT $6",
         after_name(3)
     );
-    let cursor = after.cloned().unwrap_or_default();
+    let (sort_key, id) = after.cloned().unwrap_or_default();
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(filter.department_id.unwrap_or(""))
         .bind(flag(filter.include_inactive))
         .bind(i64::from(after.is_some()))
-        .bind(cursor.sort_key)
-        .bind(cursor.id)
+        .bind(sort_key)
+        .bind(id)
         .bind(limit)
         .fetch_all(conn)
         .await?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use concord_kit::auth::Principal;
 use concord_kit::clock::to_timestamp;
-use concord_kit::page::Page;
+use concord_kit::page::{Page, cursor, render_cursor};
 use concord_kit::stream::{ResumeOptions, resume};
 use concord_kit::{Error, Violations, fields};
 use concord_proto::notices::v1 as pb;
@@ -20,7 +20,7 @@ use crate::core::INBOX_TOPIC;
 use crate::domain::NoticeState;
 use crate::metrics;
 use crate::store::inbox::{self, InboxFilter};
-use crate::store::{parse_time_cursor, receipt, render_time_cursor};
+use crate::store::receipt;
 
 /// Events read from the database per round trip of a stream.
 const EVENTS_PER_READ: i64 = 200;
@@ -40,7 +40,7 @@ pub async fn list(
         who.subject, req.unread_only, req.include_expired
     );
     let page = Page::parse(req.page_size, &req.page_token, &filter_text)?;
-    let after = parse_time_cursor(page.after.as_deref())?;
+    let after = cursor::<(i64, String)>(page.after.as_deref())?;
     let mut conn = svc.core.db.pool().acquire().await?;
     // The sequence first: watching from it can only repeat, never miss.
     let inbox_sequence = inbox::sequence(&mut conn, &who.subject).await?;
@@ -58,7 +58,7 @@ pub async fn list(
     .await?;
     let unread_count = inbox::unread_count(&mut conn, &who.subject).await?;
     let (rows, next_page_token) = page.finish(rows, |(_, r)| {
-        render_time_cursor(r.delivered_ms, &r.notice_id)
+        render_cursor(&(r.delivered_ms, &r.notice_id))
     });
     Ok(pb::ListInboxResponse {
         items: rows

@@ -4,7 +4,7 @@ use concord_kit::auth::Principal;
 use concord_kit::clock::{Millis, from_timestamp, to_timestamp, to_timestamp_opt};
 use concord_kit::idempotency::{Key, check_request_id, remember, replay};
 use concord_kit::ids::{check_id, check_opt_text, new_id};
-use concord_kit::page::Page;
+use concord_kit::page::{Page, cursor, render_cursor};
 use concord_kit::{Error, Violations, audit, fields, invalid};
 use concord_proto::notices::v1 as pb;
 use concord_proto::policy::v1::Role;
@@ -294,13 +294,7 @@ pub async fn list(
         req.organizing_department_id, req.include_cancelled
     );
     let page = Page::parse(req.page_size, &req.page_token, &filter)?;
-    let after = match page.after.as_deref() {
-        None => None,
-        Some(a) => Some(
-            serde_json::from_str::<(String, String)>(a)
-                .map_err(|_| invalid("page_token", "is not a token returned by this list"))?,
-        ),
-    };
+    let after = cursor::<(String, String)>(page.after.as_deref())?;
     let visible = if who.is_admin() || who.has(Role::Auditor) {
         Visible::All
     } else {
@@ -320,7 +314,7 @@ pub async fn list(
     )
     .await?;
     let (rows, next_page_token) =
-        page.finish(rows, |m| json!([sort_key(&m.title), m.id]).to_string());
+        page.finish(rows, |m| render_cursor(&(sort_key(&m.title), &m.id)));
     Ok(pb::ListMeetingsResponse {
         meetings: rows.iter().map(meeting).collect(),
         next_page_token,

@@ -4,8 +4,8 @@
 use concord_kit::auth::Principal;
 use concord_kit::idempotency::{Key, check_request_id, remember, replay};
 use concord_kit::ids::{check_id, new_id};
-use concord_kit::page::Page;
-use concord_kit::{Error, Violations, audit, fields, invalid};
+use concord_kit::page::{Page, cursor, render_cursor};
+use concord_kit::{Error, Violations, audit, fields};
 use concord_proto::notices::v1 as pb;
 use serde_json::json;
 
@@ -50,13 +50,7 @@ pub async fn list(
         &req.page_token,
         &format!("receipts|{}|{}", req.notice_id, req.filter),
     )?;
-    let after = match page.after.as_deref() {
-        None => None,
-        Some(a) => Some(
-            serde_json::from_str::<(String, String)>(a)
-                .map_err(|_| invalid("page_token", "is not a token returned by this list"))?,
-        ),
-    };
+    let after = cursor::<(String, String)>(page.after.as_deref())?;
     let n = load(svc, &req.notice_id).await?;
     svc.core.ensure_reads_receipts(who, &n).await?;
     let rows = receipt::list(
@@ -67,9 +61,8 @@ pub async fn list(
         page.fetch_limit(),
     )
     .await?;
-    let (rows, next_page_token) = page.finish(rows, |r| {
-        serde_json::json!([r.display_name, r.person_id]).to_string()
-    });
+    let (rows, next_page_token) =
+        page.finish(rows, |r| render_cursor(&(&r.display_name, &r.person_id)));
     Ok(pb::ListReceiptsResponse {
         receipts: rows.iter().map(convert::receipt).collect(),
         next_page_token,

@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 use concord_kit::Error;
 use concord_kit::clock::Millis;
 use concord_kit::ids::new_id;
+use concord_kit::page::{cursor, render_cursor};
 use concord_kit::sql::{Sql, corrupt};
 use sqlx::{AnyConnection, Row};
 
-use super::{cursor, render_cursor};
 use crate::domain::enrolment::Status;
 use crate::org::Member;
 
@@ -87,7 +87,7 @@ pub async fn incomplete(
         let c = q.in_list("a.department_id", ds);
         q.push(&format!(" AND {c}"));
     }
-    if let Some([name, id]) = cursor::<2>(after)? {
+    if let Some([name, id]) = cursor::<[String; 2]>(after)? {
         let (a, b) = (q.text(name), q.text(id));
         q.push(&format!(
             " AND (a.display_name > {a} OR (a.display_name = {a} AND a.person_id > {b}))"

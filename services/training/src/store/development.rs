@@ -4,11 +4,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use concord_kit::Error;
 use concord_kit::clock::Millis;
+use concord_kit::page::cursor;
 use concord_kit::sql::{Sql, corrupt, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::cursor;
 use crate::domain::development::{
     DevelopmentPlan, Goal, GoalStatus, NewGoal, ProgressUpdate, Review,
 };
@@ -127,7 +127,7 @@ pub async fn list_plans(
         let c = q.in_list("department_id", ds);
         q.push(&format!(" AND (person_id = {a} OR mentor_id = {b} OR {c})"));
     }
-    if let Some([id]) = cursor::<1>(after)? {
+    if let Some([id]) = cursor::<[String; 1]>(after)? {
         let a = q.text(id);
         q.push(&format!(" AND id < {a}"));
     }
@@ -300,7 +300,7 @@ async fn oldest_first(
     let mut q = Sql::new(select);
     let p = q.text(plan_id);
     q.push(&format!(" WHERE plan_id = {p}"));
-    if let Some([id]) = cursor::<1>(after)? {
+    if let Some([id]) = cursor::<[String; 1]>(after)? {
         let a = q.text(id);
         q.push(&format!(" AND id > {a}"));
     }

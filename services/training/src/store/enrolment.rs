@@ -4,11 +4,12 @@
 
 use concord_kit::Error;
 use concord_kit::clock::Millis;
+use concord_kit::page::{cursor, render_cursor};
 use concord_kit::sql::{Sql, corrupt};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{cursor, render_cursor, write_error};
+use super::write_error;
 use crate::domain::enrolment::{Completion, Enrolment, Status};
 
 /// The enrolment's columns and its place on the waiting list, from
@@ -307,7 +308,7 @@ pub async fn list(
     }
     match of {
         Of::Plan(_) => {
-            if let Some([rank, key]) = cursor::<2>(after)? {
+            if let Some([rank, key]) = cursor::<[String; 2]>(after)? {
                 let rank: i64 = rank.parse().map_err(|_| {
                     concord_kit::invalid("page_token", "is not a token returned by this list")
                 })?;
@@ -320,7 +321,7 @@ pub async fn list(
             q.push(&format!(" ORDER BY {RANK}, e.queue_key LIMIT {l}"));
         }
         Of::Person(_) => {
-            if let Some([id]) = cursor::<1>(after)? {
+            if let Some([id]) = cursor::<[String; 1]>(after)? {
                 let a = q.text(id);
                 q.push(&format!(" AND e.id < {a}"));
             }
@@ -359,7 +360,7 @@ pub async fn completions_of(
     ));
     let p = q.text(person_id);
     q.push(&format!("e.person_id = {p} AND e.status = 'completed'"));
-    if let Some([number]) = cursor::<1>(after)? {
+    if let Some([number]) = cursor::<[String; 1]>(after)? {
         let a = q.text(number);
         q.push(&format!(" AND e.certificate_number < {a}"));
     }

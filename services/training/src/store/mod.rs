@@ -28,37 +28,7 @@ fn write_error(e: sqlx::Error, taken: &str) -> Error {
     e.into()
 }
 
-/// Reads a position kept in a page token as a JSON array of strings.
-fn cursor<const N: usize>(after: Option<&str>) -> Result<Option<[String; N]>, Error> {
-    let Some(after) = after else { return Ok(None) };
-    let bad = || concord_kit::invalid("page_token", "is not a token returned by this list");
-    let parts: Vec<String> = serde_json::from_str(after).map_err(|_| bad())?;
-    parts.try_into().map(Some).map_err(|_| bad())
-}
-
 /// The page cursor of a list ordered by one key (an id, a number).
 pub fn key_cursor(key: &str) -> String {
-    render_cursor(&[key])
-}
-
-/// Renders a position for a page token.
-fn render_cursor(parts: &[&str]) -> String {
-    serde_json::json!(parts).to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_refuse_garbage() {
-        let c = render_cursor(&["1", "张三"]);
-        assert_eq!(
-            cursor::<2>(Some(&c)).unwrap(),
-            Some(["1".to_string(), "张三".to_string()])
-        );
-        assert!(cursor::<3>(Some(&c)).is_err());
-        assert!(cursor::<1>(Some("nope")).is_err());
-        assert_eq!(cursor::<1>(None).unwrap(), None);
-    }
+    concord_kit::page::render_cursor(&[key])
 }

@@ -4,11 +4,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use concord_kit::Error;
 use concord_kit::db::Db;
+use concord_kit::page::{cursor, render_cursor};
 use concord_kit::sql::{Sql, corrupt, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{cursor, render_cursor};
 use crate::domain::plan::{Audience, Mode, Plan, PlanContent, PlanCounts, PlanState, Session};
 
 /// The plan's columns and its counts, from `training_plan p`.
@@ -346,7 +346,7 @@ pub async fn list(
         let c = q.in_list("p.department_id", ds);
         q.push(&format!(" AND (p.state <> 'draft' OR {c})"));
     }
-    if let Some([first, id]) = cursor::<2>(after)? {
+    if let Some([first, id]) = cursor::<[String; 2]>(after)? {
         let first: i64 = first.parse().map_err(|_| {
             concord_kit::invalid("page_token", "is not a token returned by this list")
         })?;
