@@ -3,10 +3,10 @@
 //! the bus after the commit.
 
 use concord_kit::Error;
+use concord_kit::announce::Announcer;
 use sqlx::AnyConnection;
 
 use crate::domain::{Alert, AlertKind, Recipient};
-use crate::doorbell::Doorbell;
 use crate::{metrics, store};
 
 /// An alert written in a transaction; announce it once that commits.
@@ -24,10 +24,10 @@ impl Sent {
         self.people.len()
     }
 
-    /// Counts the alert and rings for its people. Call after the commit.
-    pub fn announce(self, bell: &Doorbell) {
+    /// Counts the alert and announces it to its people. Call after the commit.
+    pub fn announce(self, announcer: &Announcer) {
         metrics::published(self.kind.name(), self.drill, 1);
-        bell.ring(self.people);
+        announcer.ring(self.people);
     }
 }
 

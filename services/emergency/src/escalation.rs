@@ -210,7 +210,7 @@ async fn escalate(
         .escalations
         .with_label_values(&[target.label(), drill_label(incident.drill)])
         .inc();
-    sent.announce(&e.doorbell);
+    sent.announce(&e.announcer);
     Ok(())
 }
 
@@ -271,6 +271,6 @@ async fn remind(
     .await?;
     schedule_reminder(&mut tx, &incident, department_id, n + 1, now).await?;
     tx.commit().await?;
-    sent.announce(&e.doorbell);
+    sent.announce(&e.announcer);
     Ok(())
 }

@@ -9,7 +9,6 @@
 mod directory;
 mod dispatch;
 pub mod domain;
-mod doorbell;
 mod escalation;
 mod grpc;
 pub mod metrics;
@@ -19,15 +18,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use concord_kit::announce::Announcer;
 use concord_kit::db::{Db, Location, Migrations};
 use concord_kit::server::Service;
 use concord_kit::target::{Context, Target};
 use concord_proto::emergency::v1::emergency_service_server::EmergencyServiceServer;
 use futures::future::BoxFuture;
 
-pub use doorbell::TOPIC as ALERTS_TOPIC;
 pub use escalation::{ESCALATE, REMIND};
 pub use grpc::Emergency;
+
+/// The bus topic on which committed alerts are announced: the people they
+/// reached, so every replica's streams read the database at once.
+pub const ALERTS_TOPIC: &str = "emergency.alerts";
 
 /// The emergency service as a target of the `concord` binary.
 pub const TARGET: Target = Target {
@@ -54,7 +57,7 @@ pub async fn connect(location: &Location) -> anyhow::Result<Db> {
         .context("Failed to open the emergency database")
 }
 
-/// Starts the emergency service: its database, the doorbell, the worker
+/// Starts the emergency service: its database, the announcer, the worker
 /// that runs escalations and reminders, and the incident gauge. Background
 /// tasks end with `ctx.shutdown`.
 pub fn start(ctx: Context) -> BoxFuture<'static, anyhow::Result<Service>> {
@@ -66,7 +69,7 @@ pub fn start(ctx: Context) -> BoxFuture<'static, anyhow::Result<Service>> {
             db: db.clone(),
             clock: ctx.clock.clone(),
             directory,
-            doorbell: doorbell::Doorbell::spawn(ctx.bus.clone(), ctx.shutdown.clone()),
+            announcer: Announcer::spawn(ctx.bus.clone(), ALERTS_TOPIC, ctx.shutdown.clone()),
             bus: ctx.bus.clone(),
             shutdown: ctx.shutdown.clone(),
             census: census.clone(),

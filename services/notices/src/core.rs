@@ -2,7 +2,7 @@
 //! zone, bus and directory, and the publishing path itself (audience to
 //! receipts to inbox events, held during quiet hours).
 
-use bytes::Bytes;
+use concord_kit::announce::Announcer;
 use concord_kit::auth::Principal;
 use concord_kit::bus::SharedBus;
 use concord_kit::clock::{Millis, SharedClock};
@@ -20,8 +20,6 @@ use crate::store::{inbox, notice as notices, receipt, rules};
 
 /// The bus topic whose messages announce new inbox events.
 pub const INBOX_TOPIC: &str = "notices.inbox";
-/// Beyond this many people a doorbell names nobody and every watcher looks.
-const DOORBELL_NAMES_MAX: usize = 200;
 
 /// Due action kinds.
 pub const DUE_PUBLISH: &str = "notice.publish";
@@ -49,6 +47,8 @@ pub struct Core {
     pub clock: SharedClock,
     pub zone: OrgZone,
     pub bus: SharedBus,
+    /// Announces new inbox events on [`INBOX_TOPIC`].
+    pub announcer: Announcer,
     pub directory: DirectoryLink,
 }
 
@@ -81,19 +81,9 @@ impl Core {
     }
 
     /// Tells watchers (on every replica) that `people` have new events.
-    /// After commit; a lost doorbell is covered by the streams' poll.
-    pub async fn ring(&self, people: &[String]) {
-        if people.is_empty() {
-            return;
-        }
-        let payload = if people.len() > DOORBELL_NAMES_MAX {
-            "*".to_string()
-        } else {
-            people.join(",")
-        };
-        if let Err(e) = self.bus.publish(INBOX_TOPIC, Bytes::from(payload)).await {
-            tracing::warn!(error = %e, "inbox doorbell not sent; watchers will poll");
-        }
+    /// After commit; a lost announcement is covered by the streams' poll.
+    pub fn ring(&self, people: &[String]) {
+        self.announcer.ring(people.to_vec());
     }
 
     /// Publishes the draft or scheduled notice `id` now: resolves its
@@ -187,7 +177,7 @@ impl Core {
             metrics::receipts(d, "delivered", count);
         }
         if n.pushed {
-            self.ring(&people).await;
+            self.ring(&people);
         }
         Ok(n)
     }

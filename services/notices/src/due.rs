@@ -195,7 +195,7 @@ impl DueHandler for Push {
             return Ok(());
         };
         tx.commit().await?;
-        core.ring(&people).await;
+        core.ring(&people);
         Ok(())
     }
 }

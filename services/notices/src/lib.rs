@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod store;
 
 use anyhow::Context as _;
+use concord_kit::announce::Announcer;
 use concord_kit::db::{Db, Location, Migrations};
 use concord_kit::server::Service;
 use concord_kit::target::{Context, Target};
@@ -61,6 +62,7 @@ pub fn start(ctx: Context) -> BoxFuture<'static, anyhow::Result<Service>> {
             clock: ctx.clock.clone(),
             zone: ctx.zone,
             bus: ctx.bus.clone(),
+            announcer: Announcer::spawn(ctx.bus.clone(), core::INBOX_TOPIC, ctx.shutdown.clone()),
             directory: directory::DirectoryLink::new(channel),
         };
         // Register the metrics at start so they are exported before the first notice.

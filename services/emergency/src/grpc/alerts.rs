@@ -1,6 +1,7 @@
 //! The caller's alerts: the resumable live stream, the list, and
 //! acknowledgement.
 
+use concord_kit::announce::concerns;
 use concord_kit::auth::Principal;
 use concord_kit::ids::check_id;
 use concord_kit::page::Page;
@@ -17,7 +18,7 @@ use crate::domain::incident::drill_label;
 use crate::metrics::METRICS;
 use crate::store::timeline::{self, Entry};
 use crate::store::{alert as db, incident as incidents};
-use crate::{doorbell, escalation};
+use crate::{ALERTS_TOPIC, escalation};
 
 /// Alerts read from the database per round trip of a stream.
 const STREAM_BATCH: i64 = 200;
@@ -43,9 +44,9 @@ pub fn watch(
             }
         }
     };
-    let relevant = move |payload: &[u8]| doorbell::concerns(payload, &person);
+    let relevant = move |payload: &[u8]| concerns(payload, &person);
     let options = ResumeOptions {
-        topic: doorbell::TOPIC.to_string(),
+        topic: ALERTS_TOPIC.to_string(),
         poll_every: e.poll_every,
     };
     let stream = resume(

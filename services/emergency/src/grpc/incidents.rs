@@ -215,7 +215,7 @@ pub async fn declare(
     let out = render::incident(&incident, &steps, &responses);
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
-    sent.announce(&e.doorbell);
+    sent.announce(&e.announcer);
     e.incidents_changed();
     Ok(out)
 }
@@ -351,7 +351,7 @@ pub async fn update_status(
     let out = incident_response(&mut tx, &i).await?;
     tx.commit().await?;
     if let Some(sent) = sent {
-        sent.announce(&e.doorbell);
+        sent.announce(&e.announcer);
     }
     e.incidents_changed();
     Ok(out)

@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use concord_kit::announce::Announcer;
 use concord_kit::auth::principal;
 use concord_kit::bus::SharedBus;
 use concord_kit::clock::SharedClock;
@@ -29,7 +30,6 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::directory::Directory;
-use crate::doorbell::Doorbell;
 
 pub(crate) use incidents::{incident_response, load_incident};
 
@@ -40,12 +40,12 @@ pub struct Emergency {
     pub(crate) db: Db,
     pub(crate) clock: SharedClock,
     pub(crate) directory: Directory,
-    pub(crate) doorbell: Doorbell,
+    pub(crate) announcer: Announcer,
     pub(crate) bus: SharedBus,
     pub(crate) shutdown: CancellationToken,
     /// Woken after every change of an incident, to refresh the gauge.
     pub(crate) census: Arc<Notify>,
-    /// How often an alert stream re-reads the database without a doorbell.
+    /// How often an alert stream re-reads the database without an announcement.
     pub(crate) poll_every: Duration,
 }
 

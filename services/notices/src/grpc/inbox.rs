@@ -7,6 +7,7 @@
 use std::pin::Pin;
 use std::time::Duration;
 
+use concord_kit::announce::concerns;
 use concord_kit::auth::Principal;
 use concord_kit::clock::to_timestamp;
 use concord_kit::page::{Page, cursor, render_cursor};
@@ -151,9 +152,7 @@ pub fn watch(
                 .collect())
         }
     };
-    let relevant = move |payload: &[u8]| {
-        payload == b"*" || payload.split(|b| *b == b',').any(|p| p == me.as_bytes())
-    };
+    let relevant = move |payload: &[u8]| concerns(payload, &me);
     let options = ResumeOptions {
         topic: INBOX_TOPIC.to_string(),
         poll_every: POLL_EVERY,

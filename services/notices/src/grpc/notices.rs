@@ -367,6 +367,6 @@ pub async fn retract(
     )
     .await?;
     tx.commit().await?;
-    svc.core.ring(&told).await;
+    svc.core.ring(&told);
     Ok(convert::notice(&n))
 }

@@ -155,7 +155,7 @@ pub async fn remind(
         .reminders
         .inc_by(u64::try_from(reminded).unwrap_or(0));
     if pushed {
-        svc.core.ring(&people).await;
+        svc.core.ring(&people);
     }
     Ok(out)
 }
