@@ -8,3 +8,4 @@ mod chaos;
 mod gateway;
 mod hardening;
 mod observability;
+mod shutdown;
