@@ -8,4 +8,5 @@ mod chaos;
 mod gateway;
 mod hardening;
 mod observability;
+mod secrets;
 mod shutdown;

@@ -82,7 +82,9 @@ pub struct Concord {
     pub addrs: BTreeMap<String, SocketAddr>,
     /// Its `/metrics` address.
     pub metrics: SocketAddr,
+    /// Everything it wrote; complete once [`Concord::wait`] returned.
     pub output: Output,
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// How to start a process: the environment it gets besides the defaults
@@ -136,6 +138,7 @@ impl Concord {
         let mut child = cmd.spawn().expect("concord starts");
         let output = Output::default();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let mut readers = Vec::new();
         for pipe in [
             child.stdout.take().map(|s| Box::new(s) as Box<dyn Pipe>),
             child.stderr.take().map(|s| Box::new(s) as Box<dyn Pipe>),
@@ -144,7 +147,7 @@ impl Concord {
         .flatten()
         {
             let (output, tx) = (output.clone(), tx.clone());
-            tokio::spawn(async move {
+            readers.push(tokio::spawn(async move {
                 let mut lines = BufReader::new(pipe).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
                     if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
@@ -153,7 +156,7 @@ impl Concord {
                     output.push(&line);
                     let _ = tx.send(line);
                 }
-            });
+            }));
         }
         drop(tx);
         // The banner: "Concord is running", one "  <target> <addr>" line per
@@ -196,6 +199,7 @@ impl Concord {
             addrs,
             metrics: metrics.expect("checked"),
             output,
+            readers,
         };
         for (target, addr) in &process.addrs {
             let url = format!("http://{addr}");
@@ -249,10 +253,17 @@ impl Concord {
     /// Waits for the process to exit (at most `within`), returning whether
     /// it exited successfully.
     pub async fn wait(&mut self, within: Duration) -> Option<bool> {
-        match tokio::time::timeout(within, self.child.wait()).await {
+        let exited = match tokio::time::timeout(within, self.child.wait()).await {
             Ok(Ok(status)) => Some(status.success()),
             _ => None,
+        };
+        if exited.is_some() {
+            // Its pipes are closed: read what is left in them.
+            for reader in self.readers.drain(..) {
+                let _ = tokio::time::timeout(Duration::from_secs(10), reader).await;
+            }
         }
+        exited
     }
 
     /// `/metrics` as text.
