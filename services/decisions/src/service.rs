@@ -7,7 +7,6 @@ use concord_kit::Error;
 use concord_kit::auth::Principal;
 use concord_kit::clock::SharedClock;
 use concord_kit::db::Db;
-use concord_proto::policy::v1::Role;
 use sqlx::pool::PoolConnection;
 
 use crate::directory::DirectoryLink;
@@ -58,12 +57,7 @@ impl Decisions {
 
 /// The principal the service acts as when a deadline moves something.
 pub fn system() -> Principal {
-    Principal {
-        subject: SYSTEM_ACTOR.to_string(),
-        department_id: None,
-        roles: vec![Role::Service],
-        expires_at: i64::MAX,
-    }
+    Principal::service(SYSTEM_ACTOR)
 }
 
 /// The audit resource of a proposal (its comments, votes and delegations

@@ -8,12 +8,13 @@
 //! (a replica died after committing) changes nothing twice.
 
 use concord_kit::Error;
+use concord_kit::auth::Principal;
 use concord_kit::due::{DueAction, DueHandler, Handlers};
 use serde_json::json;
 
 use crate::domain::effects::{Actor, due};
 use crate::domain::{Deadline, Level, Routing};
-use crate::grpc::{Change, Feedback, SYSTEM, nobody};
+use crate::grpc::{Change, Feedback, SYSTEM};
 use crate::store;
 
 #[derive(Debug, Clone, Copy)]
@@ -103,7 +104,8 @@ impl OnDue {
             action: name,
             detail,
         };
-        svc.commit(tx, &nobody(SYSTEM), &mut item, change).await?;
+        svc.commit(tx, &Principal::service(SYSTEM), &mut item, change)
+            .await?;
         Ok(())
     }
 
@@ -147,7 +149,8 @@ impl OnDue {
             action: "feedback.route",
             detail: json!({ "department_id": found.department_id, "routing": "duties" }),
         };
-        svc.commit(tx, &nobody(SYSTEM), &mut item, change).await?;
+        svc.commit(tx, &Principal::service(SYSTEM), &mut item, change)
+            .await?;
         Ok(())
     }
 }

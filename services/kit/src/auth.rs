@@ -27,6 +27,17 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The service itself, acting on its own: what its deadlines and timers
+    /// do. `actor` is how the audit trail names it (`"system:decisions"`).
+    pub fn service(actor: &str) -> Self {
+        Self {
+            subject: actor.to_string(),
+            department_id: None,
+            roles: vec![Role::Service],
+            expires_at: i64::MAX,
+        }
+    }
+
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
@@ -418,6 +429,9 @@ mod tests {
         assert_eq!(p.subject, "p1");
         assert!(p.heads("d1"));
         assert!(!p.is_admin());
+        let timer = Principal::service("system:decisions");
+        assert!(timer.is_service() && !timer.is_admin());
+        assert_eq!(timer.subject, "system:decisions");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! by quiet hours. Each checks the state it acts on, so running twice does
 //! nothing twice.
 
+use concord_kit::auth::Principal;
 use concord_kit::due::{DueAction, DueHandler, Handlers};
 use concord_kit::{Error, audit};
 use serde_json::json;
@@ -83,7 +84,7 @@ async fn unschedule(core: &Core, id: &str, why: &str) -> Result<(), Error> {
     audit::record(
         &mut tx,
         now,
-        &on_behalf_of(SYSTEM),
+        &Principal::service(SYSTEM),
         "notice.unschedule",
         &resource("notices", &n.id),
         detail,
@@ -118,7 +119,7 @@ impl DueHandler for Expire {
         audit::record(
             &mut tx,
             now,
-            &on_behalf_of(SYSTEM),
+            &Principal::service(SYSTEM),
             "notice.expire",
             &resource("notices", &n.id),
             json!({}),

@@ -181,12 +181,7 @@ fn resource(kind: &str, id: &str) -> String {
 
 /// The principal the service acts as when a deadline passes.
 fn service_actor() -> Principal {
-    Principal {
-        subject: "training".into(),
-        department_id: None,
-        roles: vec![concord_proto::policy::v1::Role::Service],
-        expires_at: 0,
-    }
+    Principal::service("training")
 }
 
 pub(crate) use mandatory::deadline_reached;
