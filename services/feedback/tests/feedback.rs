@@ -1355,12 +1355,16 @@ async fn metrics_follow_the_items(backend: Backend) {
         (items("overdue")().await == Some(2.0)).then_some(())
     })
     .await;
-    let escalations_after = sample(
-        "concord_feedback_escalations_total",
-        &[("level", "department_head"), ("deadline", "first_response")],
-    )
-    .unwrap_or(0.0);
-    assert!(escalations_after >= escalations_before + 2.0);
+    // Counted after each escalation commits, so possibly after the gauges.
+    eventually("two escalations counted", || async {
+        let escalations_after = sample(
+            "concord_feedback_escalations_total",
+            &[("level", "department_head"), ("deadline", "first_response")],
+        )
+        .unwrap_or(0.0);
+        (escalations_after >= escalations_before + 2.0).then_some(())
+    })
+    .await;
 
     // Resolution and satisfaction land in their histograms.
     s.resolve(&o.logistics_head, &first.id, "增加了一个窗口")
