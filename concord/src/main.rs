@@ -190,7 +190,13 @@ fn serve(settings: Settings, targets: Vec<String>) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let _telemetry = concord_kit::telemetry::init(&settings, "concord")?;
+        // Traces name the target when a process runs one (concord-gateway,
+        // concord-directory …), and the suite otherwise.
+        let service_name = match targets.as_slice() {
+            [one] if one != "all" => format!("concord-{one}"),
+            _ => "concord".to_string(),
+        };
+        let _telemetry = concord_kit::telemetry::init(&settings, &service_name)?;
         let terminated = concord_kit::server::termination_signal();
         let suite =
             concord::suite::start(&settings, &targets, concord::suite::Bind::Configured, None)
@@ -212,18 +218,33 @@ fn serve(settings: Settings, targets: Vec<String>) -> anyhow::Result<()> {
         } else {
             "in-process bus"
         };
-        println!("Concord is running ({backend}, {bus})");
+        // One write, and a closed stdout is no reason for a server to stop
+        // (println! would panic on a broken pipe).
+        use std::fmt::Write as _;
+        let mut banner = format!("Concord is running ({backend}, {bus})\n");
         for (name, addr) in &suite.addrs {
-            println!("  {name:<10} {addr}");
+            let _ = writeln!(banner, "  {name:<10} {addr}");
         }
-        println!("  {:<10} http://{}/metrics", "metrics", suite.metrics_addr);
-        println!("Bootstrap admin token (valid 24 h):\n{admin}");
+        let _ = writeln!(
+            banner,
+            "  {:<10} http://{}/metrics",
+            "metrics", suite.metrics_addr
+        );
+        let _ = writeln!(banner, "Bootstrap admin token (valid 24 h):\n{admin}");
         let entry = suite
             .addrs
             .get(concord::suite::GATEWAY)
             .or_else(|| suite.addrs.values().next());
         if let Some(addr) = entry {
-            println!("Try: grpcurl -plaintext -H \"authorization: Bearer <token>\" {addr} list");
+            let _ = writeln!(
+                banner,
+                "Try: grpcurl -plaintext -H \"authorization: Bearer <token>\" {addr} list"
+            );
+        }
+        {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         }
         let shutdown = suite.shutdown.clone();
         tokio::spawn(async move {
