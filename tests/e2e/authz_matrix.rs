@@ -5,6 +5,13 @@
 //! `tests/e2e/authz_matrix.md`: the test fails when it changes, so that file
 //! always says who may call what (`UPDATE_AUTHZ_MATRIX=1` rewrites it after
 //! a deliberate change of policy).
+//!
+//! The coarse policy cannot tell the head of one department from the head
+//! of another; the resource rules that do are in [`resources`], one row per
+//! rule with a request that makes the difference visible, and rendered in
+//! the same file.
+
+mod resources;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -180,7 +187,7 @@ fn render(matrix: &Matrix, callers: &[Caller]) -> String {
          file disagree (`UPDATE_AUTHZ_MATRIX=1 cargo test -p concord-e2e authz_matrix` \
          rewrites it).\n\n\
          ✓ passes authentication and the role policy (resource rules may still \
-         refuse), \
+         refuse: see the last table), \
          ✗ PERMISSION_DENIED, ⊘ UNAUTHENTICATED. `head`, `coordinator` and `member` \
          carry a department; `expired` and `forged` are admin tokens past their \
          expiry or signed with another key.\n",
@@ -204,6 +211,7 @@ fn render(matrix: &Matrix, callers: &[Caller]) -> String {
             let _ = writeln!(out, "| {} | {} |", m.method, cells.join(" | "));
         }
     }
+    out.push_str(&resources::render());
     out
 }
 
@@ -268,4 +276,9 @@ async fn every_rpc_admits_exactly_the_callers_its_policy_names(backend: Backend)
     suite.stop().await.unwrap();
 }
 
-concord_kit::backend_tests!(every_rpc_admits_exactly_the_callers_its_policy_names);
+use resources::resource_rules_let_in_exactly_whom_they_name;
+
+concord_kit::backend_tests!(
+    every_rpc_admits_exactly_the_callers_its_policy_names,
+    resource_rules_let_in_exactly_whom_they_name,
+);
