@@ -14,6 +14,7 @@
 
 mod alerts;
 mod double;
+mod experiment;
 mod feedback;
 mod h2;
 mod load;
@@ -49,12 +50,17 @@ enum Command {
         #[arg(long)]
         gateway: bool,
     },
+    /// An experiment the runner starts with --experiments: the gateway alone
+    /// on a current-thread runtime.
+    #[command(hide = true)]
+    Gateway,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Double { gateway } => double::run(gateway),
+        Command::Gateway => experiment::gateway(),
         Command::All(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)

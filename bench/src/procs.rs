@@ -95,6 +95,23 @@ impl Env {
         self.start(name, cmd, "ready").await
     }
 
+    /// The experimental current-thread gateway in front of `upstreams`.
+    pub async fn bench_gateway(
+        &self,
+        name: &str,
+        upstreams: &[(&str, SocketAddr)],
+    ) -> anyhow::Result<Proc> {
+        let mut cmd = self.base(&self.bench, name)?;
+        cmd.arg("gateway");
+        for (target, addr) in upstreams {
+            cmd.env(
+                format!("CONCORD_UPSTREAMS__{}", target.to_uppercase()),
+                format!("http://{addr}"),
+            );
+        }
+        self.start(name, cmd, "ready").await
+    }
+
     async fn start(&self, name: &str, mut cmd: Command, last: &str) -> anyhow::Result<Proc> {
         let log = self.dir.join(format!("{name}.log"));
         let stderr = std::fs::File::create(&log)?;

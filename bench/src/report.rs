@@ -73,6 +73,8 @@ pub struct Memory {
     /// read's and the trivial read's gateway processes.
     pub gateway_under_load: Option<Resident>,
     pub gateway_trivial_under_load: Option<Resident>,
+    /// With `--experiments`: the current-thread gateway (real read).
+    pub experiment_gateway_under_load: Option<Resident>,
 }
 
 /// A target of the issue and whether this run met it.
@@ -433,6 +435,10 @@ impl Results {
             (
                 "gateway alone, most during scenario 1 (trivial read)",
                 m.gateway_trivial_under_load,
+            ),
+            (
+                "experiment: current-thread gateway, most during scenario 1 (real read)",
+                m.experiment_gateway_under_load,
             ),
         ] {
             if let Some(r) = v {

@@ -57,6 +57,10 @@ pub struct RunArgs {
     /// Keep the database after the run (logs are always kept).
     #[arg(long)]
     pub keep: bool,
+    /// Also measure changes not shipped (see experiment.rs): the gateway
+    /// alone on a current-thread runtime.
+    #[arg(long)]
+    pub experiments: bool,
 }
 
 /// How big each scenario is.
@@ -337,7 +341,17 @@ async fn scenarios(
                 &[("directory", double.addr("directory")?)],
             )
             .await?;
-        for g in [&gateway, &gateway_trivial] {
+        // With --experiments: the gateway on a current-thread runtime.
+        let mut experiments = Vec::new();
+        if args.experiments {
+            for (name, upstream) in [
+                ("experiment-gateway", dir_addr),
+                ("experiment-gateway-trivial", double.addr("directory")?),
+            ] {
+                experiments.push(env.bench_gateway(name, &[("directory", upstream)]).await?);
+            }
+        }
+        for g in [&gateway, &gateway_trivial].into_iter().chain(&experiments) {
             crate::procs::wait_serving_name(g.addr("gateway")?, crate::double::DIRECTORY).await?;
         }
         let proxy = match nginx::find() {
@@ -355,7 +369,8 @@ async fn scenarios(
             results.machine.nginx = Some(p.version.clone());
         }
         let pids: Vec<u32> = [&serve, &gateway, &gateway_trivial]
-            .iter()
+            .into_iter()
+            .chain(experiments.first())
             .filter_map(|p| p.pid())
             .collect();
         let sampler = RssSampler::start(pids);
@@ -411,6 +426,21 @@ async fn scenarios(
                 &[&double_gw],
             ),
         ];
+        let (mut real, mut trivial) = (real, trivial);
+        for (i, g) in experiments.iter().enumerate() {
+            let (list, upstream, what) = match i {
+                0 => (&mut real, &directory, "directory"),
+                _ => (&mut trivial, &double, "double"),
+            };
+            list.push(path(
+                "gateway_ct",
+                &format!(
+                    "experiment: gateway process on a current-thread runtime → {what} process"
+                ),
+                g.addr("gateway")?,
+                &[g, upstream],
+            ));
+        }
         let upstream_pids = [directory.pid(), double.pid()];
         let with_nginx = |mut v: Vec<Path>, i: usize| {
             if let Some(p) = &proxy {
@@ -447,10 +477,14 @@ async fn scenarios(
         memory.serve_under_load = max.first().copied();
         memory.gateway_under_load = max.get(1).copied();
         memory.gateway_trivial_under_load = max.get(2).copied();
+        memory.experiment_gateway_under_load = max.get(3).copied();
         if let Some(p) = proxy {
             p.stop().await?;
         }
-        for p in [gateway, gateway_trivial, double, double_gw] {
+        for p in [gateway, gateway_trivial, double, double_gw]
+            .into_iter()
+            .chain(experiments)
+        {
             p.stop().await?;
         }
     }
@@ -518,7 +552,6 @@ async fn scenarios(
         results.feedback = feedback::run(serve.addr("gateway")?, &org, sizes.feedback).await?;
     }
 
-    let _ = args;
     serve.stop().await?;
     directory.stop().await?;
     say(started, "done");

@@ -107,6 +107,8 @@ impl ReadResult {
 /// Which path each path's added latency and ratio are measured against.
 pub const COMPARISONS: &[(&str, &str)] = &[
     ("gateway", "direct"),
+    ("gateway_ct", "direct"),
+    ("gateway_ct", "nginx"),
     ("serve_gateway", "serve_direct"),
     ("serve_gateway", "direct"),
     ("nginx", "direct"),
@@ -254,6 +256,7 @@ pub async fn run(
     // its own process's direct port, nginx over direct.
     for (of, to) in [
         ("gateway", "direct"),
+        ("gateway_ct", "direct"),
         ("serve_gateway", "serve_direct"),
         ("nginx", "direct"),
     ] {
