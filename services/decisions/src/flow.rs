@@ -9,6 +9,7 @@ use concord_kit::{Error, audit, due};
 use serde_json::json;
 
 use crate::domain::{ParticipationRole, Proposal, Stage, tally};
+use crate::electorate;
 use crate::service::{Decisions, proposal_resource, system};
 use crate::store;
 
@@ -102,7 +103,7 @@ pub async fn open_voting(s: &Decisions, mover: Mover<'_>, id: &str) -> Result<Pr
         }
         return Err(e);
     }
-    let voters = match s.directory.electorate(&p).await {
+    let voters = match electorate::of(&s.directory, &p).await {
         Ok(v) => v,
         Err(e @ Error::FailedPrecondition(_)) if mover.by_deadline() => {
             hold(s, &p, &e.to_string()).await?;

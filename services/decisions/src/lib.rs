@@ -6,8 +6,8 @@
 #![forbid(unsafe_code)]
 
 mod deadlines;
-pub mod directory;
 pub mod domain;
+mod electorate;
 mod flow;
 mod grpc;
 pub mod inform;
@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use concord_kit::db::{Db, Location, Migrations};
+use concord_kit::directory::DirectoryLink;
 use concord_kit::server::Service;
 use concord_kit::target::{Context, Target};
 use concord_proto::decisions::v1::action_item_service_server::ActionItemServiceServer;
@@ -75,7 +76,7 @@ pub async fn start_with(ctx: Context, informer: Arc<dyn Informer>) -> anyhow::Re
     let decisions = Decisions::new(
         db.clone(),
         ctx.clock.clone(),
-        directory::DirectoryLink::new(directory),
+        DirectoryLink::new(directory),
         informer,
     );
     decisions.refresh_gauges().await;

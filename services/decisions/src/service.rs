@@ -7,9 +7,9 @@ use concord_kit::Error;
 use concord_kit::auth::Principal;
 use concord_kit::clock::SharedClock;
 use concord_kit::db::Db;
+use concord_kit::directory::DirectoryLink;
 use sqlx::pool::PoolConnection;
 
-use crate::directory::DirectoryLink;
 use crate::domain::SYSTEM_ACTOR;
 use crate::inform::Informer;
 use crate::metrics::Gauges;

@@ -10,6 +10,7 @@
 //! finds the counter moved on and does nothing.
 
 use concord_kit::Error;
+use concord_kit::directory::Person;
 use concord_kit::due::{self, DueAction, DueHandler, Handlers};
 use sqlx::AnyConnection;
 
@@ -163,8 +164,8 @@ async fn escalate(
     };
     // Ask the directory outside the transaction.
     let people = match target {
-        EscalationTarget::DepartmentHead => e.directory.heads(department_id).await?,
-        EscalationTarget::Admins => e.directory.admins().await?,
+        EscalationTarget::DepartmentHead => ids(e.directory.heads(department_id).await?),
+        EscalationTarget::Admins => ids(e.directory.admins().await?),
         EscalationTarget::Contacts => incident.contact_people.clone(),
     };
     drop(conn);
@@ -273,4 +274,8 @@ async fn remind(
     tx.commit().await?;
     sent.announce(&e.announcer);
     Ok(())
+}
+
+fn ids(people: Vec<Person>) -> Vec<String> {
+    people.into_iter().map(|p| p.id).collect()
 }

@@ -6,7 +6,6 @@
 //! statistics that measure the response, with drills always apart.
 #![forbid(unsafe_code)]
 
-mod directory;
 mod dispatch;
 pub mod domain;
 mod escalation;
@@ -20,6 +19,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use concord_kit::announce::Announcer;
 use concord_kit::db::{Db, Location, Migrations};
+use concord_kit::directory::DirectoryLink;
 use concord_kit::server::Service;
 use concord_kit::target::{Context, Target};
 use concord_proto::emergency::v1::emergency_service_server::EmergencyServiceServer;
@@ -63,7 +63,7 @@ pub async fn connect(location: &Location) -> anyhow::Result<Db> {
 pub fn start(ctx: Context) -> BoxFuture<'static, anyhow::Result<Service>> {
     Box::pin(async move {
         let db = connect(&ctx.location).await?;
-        let directory = directory::Directory::new(ctx.upstreams.channel("directory")?);
+        let directory = DirectoryLink::new(ctx.upstreams.channel("directory")?);
         let census = Arc::new(tokio::sync::Notify::new());
         let emergency = Emergency {
             db: db.clone(),

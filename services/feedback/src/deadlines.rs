@@ -122,7 +122,11 @@ impl OnDue {
         if item.department_id.is_some() || !item.status.is_open() {
             return Ok(());
         }
-        let Some(found) = svc.org.find_responsible(&item.subject, &item.body).await? else {
+        let Some(found) = svc
+            .org
+            .find_responsible(&format!("{}\n{}", item.subject, item.body))
+            .await?
+        else {
             return Ok(());
         };
         let now = svc.clock.now_ms();

@@ -10,13 +10,13 @@ mod deadlines;
 pub mod domain;
 mod grpc;
 mod metrics;
-mod org;
 mod store;
 
 use std::time::Duration;
 
 use anyhow::Context as _;
 use concord_kit::db::{Db, Location, Migrations};
+use concord_kit::directory::DirectoryLink;
 use concord_kit::server::Service;
 use concord_kit::target::{Context, Target};
 use concord_proto::feedback::v1::feedback_service_server::FeedbackServiceServer;
@@ -69,7 +69,7 @@ pub fn start(ctx: Context) -> BoxFuture<'static, anyhow::Result<Service>> {
         let feedback = Feedback::new(
             db.clone(),
             ctx.clock.clone(),
-            org::Org::new(directory),
+            DirectoryLink::new(directory),
             ctx.bus.clone(),
             gauges,
         );

@@ -1,11 +1,13 @@
 //! The coarse role policy, enforced once per call before a handler runs:
 //! the token is verified into a [`Principal`] placed in the request's
 //! extensions, and the method's `(concord.policy.v1.allow)` is checked.
-//! Resource rules (whose department, whose item) stay in the handlers.
+//! Resource rules (whose department, whose item) stay in the handlers; the
+//! [`Reach`] they start from is defined here once.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use concord_proto::policy::v1::Role;
 use concord_proto::policy_table::{self, Allow};
 use tonic::Status;
 
@@ -56,6 +58,48 @@ pub fn decide(
                 .map(|r| crate::auth::role_name(*r))
                 .collect::<Vec<_>>()
         )))
+    }
+}
+
+/// How far a caller's say reaches in the department tree. Resource rules
+/// pick the reach that fits ([`Reach::managing`], [`Reach::reading`]);
+/// `kit::directory::DirectoryLink` resolves it into departments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// The whole organisation.
+    Everywhere,
+    /// This department and every department below it.
+    Subtree(String),
+    Nowhere,
+}
+
+impl Reach {
+    /// Who manages (plans, changes people, runs things): admins everywhere,
+    /// department heads in their own subtree.
+    pub fn managing(who: &Principal) -> Reach {
+        if who.is_admin() {
+            Reach::Everywhere
+        } else {
+            Reach::headed(who)
+        }
+    }
+
+    /// Who reads records and statistics: admins, auditors and services
+    /// everywhere, department heads in their own subtree.
+    pub fn reading(who: &Principal) -> Reach {
+        if who.is_admin() || who.has(Role::Auditor) || who.is_service() {
+            Reach::Everywhere
+        } else {
+            Reach::headed(who)
+        }
+    }
+
+    /// A department head's own subtree; nowhere for anybody else.
+    pub fn headed(who: &Principal) -> Reach {
+        match (&who.department_id, who.has(Role::DepartmentHead)) {
+            (Some(d), true) => Reach::Subtree(d.clone()),
+            _ => Reach::Nowhere,
+        }
     }
 }
 
@@ -118,5 +162,48 @@ where
                 futures::future::Either::Right(futures::future::ready(Ok(status.into_http())))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(roles: &[Role], dept: Option<&str>) -> Principal {
+        Principal {
+            subject: "p".into(),
+            department_id: dept.map(str::to_string),
+            roles: roles.to_vec(),
+            expires_at: i64::MAX,
+        }
+    }
+
+    #[test]
+    fn reaches_follow_roles_and_department() {
+        let head = p(&[Role::DepartmentHead], Some("d"));
+        assert_eq!(Reach::managing(&p(&[Role::Admin], None)), Reach::Everywhere);
+        assert_eq!(Reach::managing(&head), Reach::Subtree("d".into()));
+        assert_eq!(
+            Reach::managing(&p(&[Role::DepartmentHead], None)),
+            Reach::Nowhere
+        );
+        assert_eq!(Reach::managing(&p(&[Role::Auditor], None)), Reach::Nowhere);
+        assert_eq!(
+            Reach::managing(&p(&[Role::Coordinator], Some("d"))),
+            Reach::Nowhere
+        );
+        assert_eq!(
+            Reach::reading(&p(&[Role::Auditor], None)),
+            Reach::Everywhere
+        );
+        assert_eq!(
+            Reach::reading(&p(&[Role::Service], None)),
+            Reach::Everywhere
+        );
+        assert_eq!(Reach::reading(&head), Reach::Subtree("d".into()));
+        assert_eq!(
+            Reach::reading(&p(&[Role::Member], Some("d"))),
+            Reach::Nowhere
+        );
     }
 }

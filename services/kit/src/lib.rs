@@ -1,6 +1,7 @@
 //! What every Concord service shares: configuration, telemetry, identity and
 //! the role policy, the database, the event bus, the clock, the audit trail,
-//! idempotency, pagination, errors, metrics and the server builder.
+//! idempotency, pagination, errors, metrics, the server builder and the
+//! directory client.
 #![forbid(unsafe_code)]
 
 pub mod announce;
@@ -12,6 +13,7 @@ pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod directory;
 pub mod due;
 pub mod error;
 pub mod fields;

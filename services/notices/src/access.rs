@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use concord_kit::Error;
 use concord_kit::auth::Principal;
+use concord_kit::directory::under;
 use concord_proto::policy::v1::Role;
 
 use crate::core::Core;
@@ -84,7 +85,7 @@ impl Core {
                 person_ids: audience.person_ids.clone(),
                 ..Audience::default()
             };
-            let people = self.directory.resolve(&named).await?;
+            let people = self.resolve(&named, &under("audience")).await?;
             if let Some(p) = people.iter().find(|p| !allowed.contains(&p.department_id)) {
                 return Err(Error::denied(format!(
                     "person {} works outside the departments you may publish to",

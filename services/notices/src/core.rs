@@ -7,13 +7,14 @@ use concord_kit::auth::Principal;
 use concord_kit::bus::SharedBus;
 use concord_kit::clock::{Millis, SharedClock};
 use concord_kit::db::Db;
+use concord_kit::directory::{DirectoryLink, under};
 use concord_kit::period::OrgZone;
 use concord_kit::{Error, audit, due, fields};
+use concord_proto::directory::v1::ResolveAudienceRequest;
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use crate::directory::DirectoryLink;
-use crate::domain::{EventKind, Notice, NoticeState};
+use crate::domain::{Audience, EventKind, Notice, NoticeState};
 use crate::metrics;
 use crate::store::receipt::Recipient;
 use crate::store::{inbox, notice as notices, receipt, rules};
@@ -55,6 +56,22 @@ pub struct Core {
 impl Core {
     pub fn now(&self) -> Millis {
         self.clock.now_ms()
+    }
+
+    /// The active people `audience` covers, each once; the directory's
+    /// complaints about ids are named through `rename`.
+    pub async fn resolve(
+        &self,
+        audience: &Audience,
+        rename: &(dyn Fn(&str) -> String + Sync),
+    ) -> Result<Vec<Recipient>, Error> {
+        let request = ResolveAudienceRequest {
+            everyone: audience.everyone,
+            department_ids: audience.department_ids.clone(),
+            include_sub_departments: audience.include_sub_departments,
+            person_ids: audience.person_ids.clone(),
+        };
+        self.directory.resolve(request, rename).await
     }
 
     /// Appends `kind` events to `people`'s inboxes now, or at the start of
@@ -103,7 +120,7 @@ impl Core {
         let current = notices::get(&mut *self.db.pool().acquire().await?, id, "")
             .await?
             .ok_or_else(|| Error::not_found("notice", id))?;
-        let recipients: Vec<Recipient> = self.directory.resolve(&current.audience).await?;
+        let recipients = self.resolve(&current.audience, &under("audience")).await?;
         if recipients.is_empty() && !allow_empty {
             return Err(Error::precondition(
                 "the notice's audience has no active people",

@@ -9,7 +9,6 @@
 
 pub mod access;
 pub mod core;
-pub mod directory;
 pub mod domain;
 pub mod due;
 mod grpc;
@@ -19,6 +18,7 @@ pub mod store;
 use anyhow::Context as _;
 use concord_kit::announce::Announcer;
 use concord_kit::db::{Db, Location, Migrations};
+use concord_kit::directory::DirectoryLink;
 use concord_kit::server::Service;
 use concord_kit::target::{Context, Target};
 use concord_proto::notices::v1::meeting_service_server::MeetingServiceServer;
@@ -63,7 +63,7 @@ pub fn start(ctx: Context) -> BoxFuture<'static, anyhow::Result<Service>> {
             zone: ctx.zone,
             bus: ctx.bus.clone(),
             announcer: Announcer::spawn(ctx.bus.clone(), core::INBOX_TOPIC, ctx.shutdown.clone()),
-            directory: directory::DirectoryLink::new(channel),
+            directory: DirectoryLink::new(channel),
         };
         // Register the metrics at start so they are exported before the first notice.
         std::sync::LazyLock::force(&metrics::METRICS);

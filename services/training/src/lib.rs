@@ -9,11 +9,11 @@ mod deadlines;
 pub mod domain;
 mod grpc;
 mod metrics;
-mod org;
 mod store;
 
 use anyhow::Context as _;
 use concord_kit::db::{Db, Location, Migrations};
+use concord_kit::directory::DirectoryLink;
 use concord_kit::server::Service;
 use concord_kit::target::{Context, Target};
 use concord_proto::training::v1::development_service_server::DevelopmentServiceServer;
@@ -59,7 +59,7 @@ pub fn start(ctx: Context) -> BoxFuture<'static, anyhow::Result<Service>> {
             db.clone(),
             ctx.clock.clone(),
             ctx.zone,
-            org::Org::new(directory),
+            DirectoryLink::new(directory),
             ctx.bus.clone(),
         );
         metrics::load_compliance(&db)

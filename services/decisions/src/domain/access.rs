@@ -139,12 +139,6 @@ pub fn may_set_status(who: &Principal, item: &ActionItem) -> bool {
     coordinates(who) || who.subject == item.owner_id || who.heads(&item.lead_department_id)
 }
 
-/// Whether statistics of any department may be read by `who`; heads are
-/// limited to their own subtree (checked against the directory).
-pub fn stats_everywhere(who: &Principal) -> bool {
-    who.is_admin() || who.has(Role::Auditor) || who.is_service()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

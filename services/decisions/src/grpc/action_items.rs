@@ -3,6 +3,7 @@
 //! service flags the item overdue by itself.
 
 use concord_kit::auth::Principal;
+use concord_kit::directory::Person;
 use concord_kit::idempotency::{Key, remember, replay};
 use concord_kit::ids::{check_id, check_text, new_id};
 use concord_kit::page::{Page, cursor, render_cursor};
@@ -12,7 +13,6 @@ use serde_json::json;
 
 use super::{convert, requests};
 use crate::deadlines::ITEM_DUE;
-use crate::directory::PersonFacts;
 use crate::domain::access::{
     may_assign, may_create_item, may_note, may_set_status, may_update_item,
 };
@@ -25,7 +25,7 @@ use crate::store::action_item::{Filter, Note};
 const KIND: &str = "action item";
 
 /// The owner named in `field`, who must be an active person.
-async fn owner(s: &Decisions, field: &str, id: &str) -> Result<PersonFacts, Error> {
+async fn owner(s: &Decisions, field: &str, id: &str) -> Result<Person, Error> {
     s.directory
         .person(id)
         .await?

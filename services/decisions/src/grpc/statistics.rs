@@ -5,24 +5,15 @@
 use std::collections::HashSet;
 
 use concord_kit::auth::Principal;
+use concord_kit::authz::Reach;
 use concord_kit::clock::to_timestamp;
 use concord_kit::period::{Period, percentile};
 use concord_kit::{Error, Violations, fields, invalid};
 use concord_proto::decisions::v1 as pb;
 
-use crate::domain::access::stats_everywhere;
 use crate::service::Decisions;
 use crate::store;
 use crate::store::stats::Scope;
-
-/// The departments below (and including) `id`, or INVALID_ARGUMENT naming
-/// `field` when it names none.
-async fn subtree(s: &Decisions, field: &str, id: &str) -> Result<Vec<String>, Error> {
-    match s.directory.subtree(id).await {
-        Err(Error::FailedPrecondition(_)) => Err(invalid(field, "names no department")),
-        other => other,
-    }
-}
 
 pub async fn get(
     s: &Decisions,
@@ -45,47 +36,33 @@ pub async fn get(
     let period = period?;
 
     // Heads: only within the subtree they head.
-    let reach: Option<HashSet<String>> = if stats_everywhere(who) {
-        None
-    } else {
-        let Some(own) = who.department_id.as_deref().filter(|d| who.heads(d)) else {
-            return Err(Error::denied(
-                "statistics are for admins, auditors, heads and services",
-            ));
-        };
-        Some(s.directory.subtree(own).await?.into_iter().collect())
-    };
-    let within = |d: &str| reach.as_ref().is_none_or(|r| r.contains(d));
-
+    let reach = Reach::reading(who);
+    if reach == Reach::Nowhere {
+        return Err(Error::denied(
+            "statistics are for admins, auditors, heads and services",
+        ));
+    }
     let scope = if let Some(pid) = &person {
         let facts = s
             .directory
             .person(pid)
             .await?
             .ok_or_else(|| invalid("person_id", "names no person"))?;
-        if !within(&facts.department_id) {
+        if !s.directory.covers(&reach, &facts.department_id).await? {
             return Err(Error::denied(
                 "heads read the figures of people in their own subtree",
             ));
         }
         Scope::Person(pid.clone())
     } else if let Some(d) = &department {
-        let ids = if req.include_sub_departments {
-            subtree(s, "department_id", d).await?
-        } else {
-            s.directory
-                .check_departments(&[("department_id".into(), d.clone())])
-                .await?;
-            vec![d.clone()]
-        };
-        if !within(d) {
-            return Err(Error::denied(
-                "heads read the statistics of their own subtree",
-            ));
-        }
-        Scope::Departments(ids)
+        let ids = s
+            .directory
+            .scope(&reach, "department_id", d, req.include_sub_departments)
+            .await?
+            .unwrap_or_default();
+        Scope::Departments(ids.into_iter().collect())
     } else {
-        if reach.is_some() {
+        if reach != Reach::Everywhere {
             return Err(Error::denied(
                 "heads read the statistics of their own subtree: name a department",
             ));

@@ -10,24 +10,11 @@ use concord_proto::policy::v1::Role;
 
 use super::person::{Person, Roles};
 
-/// The part of the tree a caller manages people and duties in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reach {
-    Everywhere,
-    /// The department with this id and everything below it.
-    Subtree(String),
-    Nowhere,
-}
+pub use concord_kit::authz::Reach;
 
-/// The part of the tree `who` manages.
+/// The part of the tree `who` manages people and duties in.
 pub fn reach(who: &Principal) -> Reach {
-    if who.is_admin() {
-        Reach::Everywhere
-    } else if let (true, Some(dept)) = (who.has(Role::DepartmentHead), &who.department_id) {
-        Reach::Subtree(dept.clone())
-    } else {
-        Reach::Nowhere
-    }
+    Reach::managing(who)
 }
 
 /// Departments themselves (create, rename, move, delete) are the admins'.

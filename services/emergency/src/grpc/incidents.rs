@@ -6,6 +6,7 @@ use concord_kit::idempotency::{Key, check_request_id, remember, replay};
 use concord_kit::ids::{check_id, new_id};
 use concord_kit::page::Page;
 use concord_kit::{Error, Violations, audit, fields, invalid};
+use concord_proto::directory::v1::ResolveAudienceRequest;
 use concord_proto::emergency::v1 as pb;
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -59,6 +60,30 @@ fn check_incident_id(v: &mut Violations, field: &str, id: &str) {
     check_id(v, field, id);
 }
 
+/// The active people of the plan's departments (not their sub-departments),
+/// each with their department. A department the directory no longer knows
+/// is a failed precondition: the plan must be updated.
+async fn audience(e: &Emergency, departments: &[String]) -> Result<Vec<Recipient>, Error> {
+    let request = ResolveAudienceRequest {
+        department_ids: departments.to_vec(),
+        ..Default::default()
+    };
+    match e.directory.resolve(request, &|f| f.to_string()).await {
+        Ok(members) => Ok(members
+            .into_iter()
+            .map(|m| Recipient {
+                person_id: m.person_id,
+                department_id: m.department_id,
+            })
+            .collect()),
+        Err(Error::Invalid(v)) => Err(Error::precondition(format!(
+            "the plan names a department the directory no longer knows ({}); update the plan",
+            v.fields().collect::<Vec<_>>().join(", ")
+        ))),
+        Err(other) => Err(other),
+    }
+}
+
 pub async fn declare(
     e: &Emergency,
     who: &Principal,
@@ -83,7 +108,7 @@ pub async fn declare(
     let departments = plan.content.departments();
     // The directory is asked before the transaction so no lock is held
     // across a network call.
-    let audience = e.directory.audience(&departments).await?;
+    let audience = audience(e, &departments).await?;
 
     let key = Key::new("DeclareIncident", &who.subject, &req.request_id);
     let now = e.now();

@@ -19,6 +19,7 @@ use concord_kit::auth::principal;
 use concord_kit::bus::SharedBus;
 use concord_kit::clock::SharedClock;
 use concord_kit::db::Db;
+use concord_kit::directory::DirectoryLink;
 use concord_kit::{Error, audit};
 use concord_proto::audit::v1::{ListAuditEntriesRequest, ListAuditEntriesResponse};
 use concord_proto::emergency::v1::emergency_service_server::EmergencyService;
@@ -29,8 +30,6 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use crate::directory::Directory;
-
 pub(crate) use incidents::{incident_response, load_incident};
 
 /// The emergency service over its database. Cheap to clone: the due-action
@@ -39,7 +38,7 @@ pub(crate) use incidents::{incident_response, load_incident};
 pub struct Emergency {
     pub(crate) db: Db,
     pub(crate) clock: SharedClock,
-    pub(crate) directory: Directory,
+    pub(crate) directory: DirectoryLink,
     pub(crate) announcer: Announcer,
     pub(crate) bus: SharedBus,
     pub(crate) shutdown: CancellationToken,

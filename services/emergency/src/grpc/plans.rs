@@ -42,7 +42,7 @@ async fn check_references(
         }
     }
     for (field, id) in people {
-        if e.directory.person_department(&id).await?.is_none() {
+        if e.directory.person(&id).await?.is_none() {
             v.add(field, "names no person");
         }
     }

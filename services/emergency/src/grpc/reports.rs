@@ -2,11 +2,11 @@
 //! and period with real incidents and drills apart.
 
 use concord_kit::auth::Principal;
+use concord_kit::authz::Reach;
 use concord_kit::ids::{check_id, check_opt_id};
 use concord_kit::period::Period;
 use concord_kit::{Error, Violations};
 use concord_proto::emergency::v1 as pb;
-use concord_proto::policy::v1::Role;
 
 use super::{Emergency, incident_response, load_incident, render};
 use crate::domain::access::may_read_report;
@@ -37,50 +37,23 @@ pub async fn incident_report(
 }
 
 /// The departments a statistics request covers: `None` for the whole
-/// organisation. Heads are limited to their own subtree.
+/// organisation. Heads are limited to their own subtree; naming no
+/// department, a head asks about their own.
 async fn scope(
     e: &Emergency,
     who: &Principal,
     req: &pb::GetEmergencyStatisticsRequest,
 ) -> Result<Option<Vec<String>>, Error> {
-    let everywhere = who.is_admin() || who.has(Role::Auditor) || who.is_service();
-    let own_subtree = if everywhere {
-        None
-    } else {
-        let Some(dept) = who
-            .department_id
-            .as_deref()
-            .filter(|_| who.has(Role::DepartmentHead))
-        else {
-            return Err(Error::denied(
-                "statistics are for admins, auditors, services and department heads",
-            ));
-        };
-        Some(e.directory.subtree(dept).await?)
+    let reach = Reach::reading(who);
+    let asked = match &reach {
+        Reach::Subtree(own) if req.department_id.is_empty() => own.as_str(),
+        _ => req.department_id.as_str(),
     };
-    let asked = if req.department_id.is_empty() {
-        own_subtree.as_ref().and_then(|s| s.first().cloned())
-    } else {
-        if !e.directory.department_exists(&req.department_id).await? {
-            return Err(concord_kit::invalid("department_id", "names no department"));
-        }
-        Some(req.department_id.clone())
-    };
-    if let (Some(own), Some(asked)) = (&own_subtree, &asked)
-        && !own.contains(asked)
-    {
-        return Err(Error::denied(
-            "department heads see the statistics of their own department and those below it",
-        ));
-    }
-    Ok(match asked {
-        None => None,
-        Some(d) if req.include_sub_departments => Some(match &own_subtree {
-            Some(own) if own.first() == Some(&d) => own.clone(),
-            _ => e.directory.subtree(&d).await?,
-        }),
-        Some(d) => Some(vec![d]),
-    })
+    let departments = e
+        .directory
+        .scope(&reach, "department_id", asked, req.include_sub_departments)
+        .await?;
+    Ok(departments.map(|d| d.into_iter().collect()))
 }
 
 pub async fn statistics(
@@ -110,9 +83,10 @@ pub async fn statistics(
     if !req.person_id.is_empty() {
         let person_department = e
             .directory
-            .person_department(&req.person_id)
+            .person(&req.person_id)
             .await?
-            .ok_or_else(|| concord_kit::invalid("person_id", "names no person"))?;
+            .ok_or_else(|| concord_kit::invalid("person_id", "names no person"))?
+            .department_id;
         if let Some(allowed) = &departments
             && !allowed.contains(&person_department)
         {

@@ -15,6 +15,7 @@ use concord_kit::auth::{Principal, principal};
 use concord_kit::bus::SharedBus;
 use concord_kit::clock::{SharedClock, to_timestamp};
 use concord_kit::db::Db;
+use concord_kit::directory::DirectoryLink;
 use concord_kit::{Error, audit};
 use concord_proto::audit::v1::{ListAuditEntriesRequest, ListAuditEntriesResponse};
 use concord_proto::feedback::v1 as pb;
@@ -26,7 +27,6 @@ use tonic::{Request, Response, Status};
 use crate::domain::access::{Standing, needs_directory};
 use crate::domain::{Effects, Item, Level};
 use crate::metrics::{self, Gauges};
-use crate::org::Org;
 use crate::store::entry::Entry;
 use crate::store::{self, entry};
 
@@ -55,7 +55,7 @@ pub fn nobody(subject: &str) -> Principal {
 pub struct Feedback {
     pub(crate) db: Db,
     pub(crate) clock: SharedClock,
-    pub(crate) org: Org,
+    pub(crate) org: DirectoryLink,
     pub(crate) bus: SharedBus,
     pub(crate) gauges: Gauges,
 }
@@ -71,7 +71,13 @@ pub(crate) struct Change {
 }
 
 impl Feedback {
-    pub fn new(db: Db, clock: SharedClock, org: Org, bus: SharedBus, gauges: Gauges) -> Self {
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+        org: DirectoryLink,
+        bus: SharedBus,
+        gauges: Gauges,
+    ) -> Self {
         Self {
             db,
             clock,
@@ -179,7 +185,7 @@ impl Feedback {
         deadline: crate::domain::Deadline,
     ) {
         let notify = match (&item.department_id, level) {
-            (Some(d), Level::DepartmentHead) => self.org.heads_of(d).await.unwrap_or_else(|e| {
+            (Some(d), Level::DepartmentHead) => self.org.heads(d).await.map(|heads| heads.into_iter().map(|p| p.id).collect()).unwrap_or_else(|e| {
                 tracing::warn!(item_id = %item.id, error = %e, "cannot look up the department heads to notify");
                 Vec::new()
             }),

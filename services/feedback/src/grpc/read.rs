@@ -79,7 +79,9 @@ async fn reach(svc: &Feedback, who: &Principal) -> Result<Option<Vec<String>>, E
         return Ok(None);
     }
     match &who.department_id {
-        Some(d) if who.has(Role::DepartmentHead) => Ok(Some(svc.org.subtree(d).await?)),
+        Some(d) if who.has(Role::DepartmentHead) => Ok(Some(
+            svc.org.subtree_or_self(d).await?.into_iter().collect(),
+        )),
         Some(d) => Ok(Some(vec![d.clone()])),
         None => Err(Error::denied(
             "you belong to no department; list the items you submitted (submitted_by_me)",
@@ -124,7 +126,9 @@ pub async fn list(
     let page = Page::parse(req.page_size, &req.page_token, &fingerprint)?;
     let now = svc.now();
     let requested = match &department {
-        Some(d) if req.include_sub_departments => Some(svc.org.subtree(d).await?),
+        Some(d) if req.include_sub_departments => {
+            Some(svc.org.subtree_or_self(d).await?.into_iter().collect())
+        }
         Some(d) => Some(vec![d.clone()]),
         None => None,
     };

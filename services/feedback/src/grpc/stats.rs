@@ -3,10 +3,10 @@
 //! the whole organisation; heads their own subtree.
 
 use concord_kit::auth::Principal;
+use concord_kit::authz::Reach;
 use concord_kit::period::Period;
 use concord_kit::{Error, Violations, fields};
 use concord_proto::feedback::v1 as pb;
-use concord_proto::policy::v1::Role;
 
 use super::{Feedback, convert};
 use crate::domain::stats::{Figures, by_department, figures};
@@ -30,41 +30,23 @@ fn render(f: &Figures) -> pb::FeedbackFigures {
 }
 
 /// The departments the statistics cover: `None` for the whole organisation.
+/// Admins, auditors and services see everything; heads their own subtree.
 async fn scope(
     svc: &Feedback,
     who: &Principal,
     department: Option<&str>,
     with_subs: bool,
 ) -> Result<Option<Vec<String>>, Error> {
-    let selected = async |d: &str| -> Result<Vec<String>, Error> {
-        if with_subs {
-            svc.org.subtree(d).await
-        } else {
-            Ok(vec![d.to_string()])
-        }
-    };
-    if who.is_admin() || who.has(Role::Auditor) || who.is_service() {
-        return match department {
-            Some(d) => Ok(Some(selected(d).await?)),
-            None => Ok(None),
-        };
-    }
-    let own = match (&who.department_id, who.has(Role::DepartmentHead)) {
-        (Some(own), true) => own,
-        _ => {
-            return Err(Error::denied(
-                "statistics are for admins, auditors, services and department heads",
-            ));
-        }
-    };
-    let reach = svc.org.subtree(own).await?;
-    match department {
-        Some(d) if reach.iter().any(|r| r == d) => Ok(Some(selected(d).await?)),
-        Some(_) => Err(Error::denied(
-            "department heads see the statistics of their own department and those below it",
-        )),
-        None => Ok(Some(reach)),
-    }
+    let departments = svc
+        .org
+        .scope(
+            &Reach::reading(who),
+            "department_id",
+            department.unwrap_or_default(),
+            with_subs,
+        )
+        .await?;
+    Ok(departments.map(|d| d.into_iter().collect()))
 }
 
 pub async fn get(

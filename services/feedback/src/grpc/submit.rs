@@ -39,7 +39,11 @@ async fn route(svc: &Feedback, new: &mut NewItem) -> Result<Route, Error> {
             retry: false,
         });
     }
-    match svc.org.find_responsible(&new.subject, &new.body).await {
+    match svc
+        .org
+        .find_responsible(&format!("{}\n{}", new.subject, new.body))
+        .await
+    {
         Ok(Some(r)) => {
             let note = format!(
                 "按职责分派 (routed by duties) {}: {} ({:.2})",

@@ -109,11 +109,7 @@ async fn check_participants(svc: &Meetings, m: &Meeting) -> Result<(), Error> {
         ..Audience::default()
     };
     let rename = |f: &str| format!("meeting.participant_{f}");
-    svc.core
-        .directory
-        .resolve_as(&audience, &rename)
-        .await
-        .map(|_| ())
+    svc.core.resolve(&audience, &rename).await.map(|_| ())
 }
 
 /// Whether `who` organises `m`: admins, its creator, and the heads above

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use concord_kit::auth::Principal;
+use concord_kit::authz::Reach;
 use concord_kit::clock::to_timestamp;
 use concord_kit::period::{Period, percentile};
-use concord_kit::{Error, Violations, fields, invalid};
+use concord_kit::{Error, Violations, fields};
 use concord_proto::notices::v1 as pb;
-use concord_proto::policy::v1::Role;
 
 use super::Notices;
 use crate::store::stats::{self, Counts, Scope};
@@ -53,33 +53,23 @@ pub async fn get(
     v.into_result()?;
     let period = Period::from_request(req.start_time.as_ref(), req.end_time.as_ref())?;
 
-    let broad = who.is_admin() || who.has(Role::Auditor) || who.is_service();
-    let departments: Option<Vec<String>> = match &department {
-        None if broad => None,
-        None => {
-            return Err(Error::denied(
-                "heads ask for their own department or one below it (department_id)",
-            ));
-        }
-        Some(d) => {
-            let subtree = svc
-                .core
-                .directory
-                .subtree(d)
-                .await?
-                .ok_or_else(|| invalid("department_id", "names no department"))?;
-            if !broad && !svc.core.headed(who).await?.contains(d) {
-                return Err(Error::denied(
-                    "heads see the statistics of their own department and those below it",
-                ));
-            }
-            Some(if req.include_sub_departments {
-                subtree.into_iter().collect()
-            } else {
-                vec![d.clone()]
-            })
-        }
-    };
+    let reach = Reach::reading(who);
+    if department.is_none() && reach != Reach::Everywhere {
+        return Err(Error::denied(
+            "heads ask for their own department or one below it (department_id)",
+        ));
+    }
+    let departments: Option<Vec<String>> = svc
+        .core
+        .directory
+        .scope(
+            &reach,
+            "department_id",
+            &req.department_id,
+            req.include_sub_departments,
+        )
+        .await?
+        .map(|d| d.into_iter().collect());
     let scope = Scope {
         departments: departments.as_deref(),
         person_id: person.as_deref(),

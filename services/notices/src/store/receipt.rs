@@ -9,12 +9,7 @@ use super::CHUNK;
 use crate::domain::{Receipt, ReceiptCounts, ReceiptFilter};
 
 /// A person an audience resolved to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recipient {
-    pub person_id: String,
-    pub department_id: String,
-    pub display_name: String,
-}
+pub use concord_kit::directory::Member as Recipient;
 
 pub const COLUMNS: &str = "r.notice_id, r.person_id, r.department_id, r.display_name, r.delivered_ms, r.ack_required, r.read_ms, r.ack_ms, r.reminders";
 

@@ -4,52 +4,25 @@
 use concord_kit::auth::Principal;
 use concord_proto::policy::v1::Role;
 
-/// How far a caller's say reaches.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reach {
-    /// The whole organisation.
-    Everywhere,
-    /// This department and those below it.
-    Subtree(String),
-    Nowhere,
-}
+pub use concord_kit::authz::Reach;
 
 /// Where the caller may plan training and run it (enrol others, record
 /// attendance and completion, remind): admins everywhere, heads in their own
 /// subtree.
 pub fn planning(who: &Principal) -> Reach {
-    if who.is_admin() {
-        Reach::Everywhere
-    } else {
-        head_subtree(who)
-    }
+    Reach::managing(who)
 }
 
 /// Where the caller may read people's training records and statistics:
 /// admins, auditors and services everywhere, heads in their own subtree.
 pub fn reading(who: &Principal) -> Reach {
-    if who.is_admin() || who.has(Role::Auditor) || who.is_service() {
-        Reach::Everywhere
-    } else {
-        head_subtree(who)
-    }
+    Reach::reading(who)
 }
 
 /// Where the caller may see and change development plans (besides their
 /// own): admins everywhere (auditors read only), heads in their subtree.
 pub fn developing(who: &Principal) -> Reach {
-    if who.is_admin() {
-        Reach::Everywhere
-    } else {
-        head_subtree(who)
-    }
-}
-
-fn head_subtree(who: &Principal) -> Reach {
-    match (&who.department_id, who.has(Role::DepartmentHead)) {
-        (Some(d), true) => Reach::Subtree(d.clone()),
-        _ => Reach::Nowhere,
-    }
+    Reach::managing(who)
 }
 
 /// Auditors read everything and change nothing.

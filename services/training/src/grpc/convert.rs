@@ -6,6 +6,7 @@ use concord_kit::Violations;
 use concord_kit::clock::{Millis, from_timestamp, to_timestamp, to_timestamp_opt};
 use concord_kit::fields::render_etag;
 use concord_kit::ids::{check_id, check_opt_text, check_text, new_id};
+use concord_proto::directory::v1::ResolveAudienceRequest;
 use concord_proto::training::v1 as pb;
 
 use crate::domain::development::{self as dev, GoalStatus};
@@ -413,5 +414,15 @@ pub fn review(r: &dev::Review) -> pb::Review {
         reviewer_id: r.reviewer_id.clone(),
         comment: r.comment.clone(),
         create_time: Some(to_timestamp(r.created_ms)),
+    }
+}
+
+/// What the directory is asked to resolve for a plan's audience.
+pub fn resolve_request(a: &Audience) -> ResolveAudienceRequest {
+    ResolveAudienceRequest {
+        everyone: false,
+        department_ids: a.department_ids.clone(),
+        include_sub_departments: a.include_sub_departments,
+        person_ids: a.person_ids.clone(),
     }
 }

@@ -62,7 +62,7 @@ pub(super) async fn standing(
             Some(p) => p.department_id,
             None => plan.department_id.clone(),
         };
-        if t.covers(&reach, &department).await? {
+        if t.org.covers(&reach, &department).await? {
             return Ok(Standing::Head);
         }
     }
@@ -155,6 +155,7 @@ pub async fn create(
     };
     if person_id != who.subject
         && !t
+            .org
             .covers(&access::developing(who), &person.department_id)
             .await?
     {
@@ -254,6 +255,7 @@ pub async fn list(
     v.into_result()?;
     let page = page.ok_or_else(|| concord_kit::invalid("page_token", "is not valid"))?;
     let departments = t
+        .org
         .scope(
             &Reach::Everywhere,
             "department_id",
@@ -265,6 +267,7 @@ pub async fn list(
         None
     } else {
         let heads = t
+            .org
             .reach_set(&access::developing(who))
             .await?
             .unwrap_or_default();

@@ -1,6 +1,7 @@
 //! Enrolment and cancellation, with the waiting list moving up by itself.
 
 use concord_kit::auth::Principal;
+use concord_kit::directory::{Member, under};
 use concord_kit::idempotency::{Key, check_request_id, remember, replay};
 use concord_kit::ids::{check_id, check_opt_id, check_opt_text, new_id};
 use concord_kit::page::Page;
@@ -15,7 +16,6 @@ use crate::domain::access;
 use crate::domain::enrolment::{Enrolment, Status, promotions, seat_available};
 use crate::domain::plan::{Plan, PlanState};
 use crate::metrics;
-use crate::org::{Member, audience_field};
 use crate::store::{self, attendance, enrolment as db, plan as plans};
 
 const KIND: &str = "enrolment";
@@ -62,7 +62,10 @@ async fn audience_department(
     }
     let members = t
         .org
-        .resolve(&plan.content.audience, &audience_field("audience"))
+        .resolve(
+            convert::resolve_request(&plan.content.audience),
+            &under("audience"),
+        )
         .await?;
     Ok(members
         .into_iter()

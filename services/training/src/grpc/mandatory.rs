@@ -64,6 +64,7 @@ pub async fn list_incomplete(
         ));
     }
     let departments = t
+        .org
         .scope(
             &reach,
             "department_id",

@@ -15,19 +15,17 @@ mod plans;
 mod service;
 mod stats;
 
-use std::collections::BTreeSet;
-
 use concord_kit::Error;
 use concord_kit::auth::Principal;
 use concord_kit::bus::SharedBus;
 use concord_kit::clock::SharedClock;
 use concord_kit::db::Db;
+use concord_kit::directory::DirectoryLink;
 use concord_kit::period::OrgZone;
 use sqlx::pool::PoolConnection;
 
 use crate::domain::access::{self, Reach};
 use crate::domain::plan::Plan;
-use crate::org::Org;
 
 /// The bus topic of reminder rounds (`TrainingReminder`).
 pub const REMINDER_TOPIC: &str = "training.reminders";
@@ -38,12 +36,18 @@ pub struct Training {
     db: Db,
     clock: SharedClock,
     zone: OrgZone,
-    org: Org,
+    org: DirectoryLink,
     bus: SharedBus,
 }
 
 impl Training {
-    pub(crate) fn new(db: Db, clock: SharedClock, zone: OrgZone, org: Org, bus: SharedBus) -> Self {
+    pub(crate) fn new(
+        db: Db,
+        clock: SharedClock,
+        zone: OrgZone,
+        org: DirectoryLink,
+        bus: SharedBus,
+    ) -> Self {
         Self {
             db,
             clock,
@@ -66,32 +70,9 @@ impl Training {
         Ok(self.db.pool().acquire().await?)
     }
 
-    /// Whether `reach` covers `department`.
-    async fn covers(&self, reach: &Reach, department: &str) -> Result<bool, Error> {
-        match reach {
-            Reach::Everywhere => Ok(true),
-            Reach::Subtree(root) => self.org.within(root, department).await,
-            Reach::Nowhere => Ok(false),
-        }
-    }
-
-    /// The departments `reach` covers: `None` for all of them.
-    async fn reach_set(&self, reach: &Reach) -> Result<Option<BTreeSet<String>>, Error> {
-        match reach {
-            Reach::Everywhere => Ok(None),
-            Reach::Subtree(root) => Ok(Some(
-                self.org
-                    .subtree(root)
-                    .await?
-                    .unwrap_or_else(|| BTreeSet::from([root.clone()])),
-            )),
-            Reach::Nowhere => Ok(Some(BTreeSet::new())),
-        }
-    }
-
     /// Whether `who` plans (and runs) training of `department`.
     async fn plans_for(&self, who: &Principal, department: &str) -> Result<bool, Error> {
-        self.covers(&access::planning(who), department).await
+        self.org.covers(&access::planning(who), department).await
     }
 
     /// Fails unless `who` plans training of the plan's department.
@@ -102,45 +83,6 @@ impl Training {
             Err(Error::denied(
                 "only admins and the heads of the organising department (or above) run this training",
             ))
-        }
-    }
-
-    /// The departments a `department_id` filter names (with its
-    /// sub-departments when asked), limited to what `reach` covers: `None`
-    /// means every department. A filter outside the reach is refused.
-    async fn scope(
-        &self,
-        reach: &Reach,
-        field: &str,
-        department_id: &str,
-        include_sub_departments: bool,
-    ) -> Result<Option<BTreeSet<String>>, Error> {
-        let wanted = if department_id.is_empty() {
-            None
-        } else {
-            let below = self
-                .org
-                .subtree(department_id)
-                .await?
-                .ok_or_else(|| concord_kit::invalid(field, "names no department"))?;
-            Some(if include_sub_departments {
-                below
-            } else {
-                BTreeSet::from([department_id.to_string()])
-            })
-        };
-        let Some(allowed) = self.reach_set(reach).await? else {
-            return Ok(wanted);
-        };
-        match wanted {
-            None if allowed.is_empty() => Err(Error::denied(
-                "only admins, auditors, services and department heads see these figures",
-            )),
-            None => Ok(Some(allowed)),
-            Some(w) if w.is_subset(&allowed) => Ok(Some(w)),
-            Some(_) => Err(Error::denied(
-                "department heads see only their own department and those below it",
-            )),
         }
     }
 
@@ -166,7 +108,7 @@ impl Training {
                     None => fallback.map(str::to_string),
                 };
                 match department {
-                    Some(d) => self.covers(&reach, &d).await,
+                    Some(d) => self.org.covers(&reach, &d).await,
                     None => Ok(false),
                 }
             }

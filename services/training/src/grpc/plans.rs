@@ -1,6 +1,7 @@
 //! Training plans: draft, read, list, change, publish and cancel.
 
 use concord_kit::auth::Principal;
+use concord_kit::directory::{Member, under};
 use concord_kit::fields::{check_etag, etag, update_mask};
 use concord_kit::idempotency::{Key, check_request_id, remember, replay};
 use concord_kit::ids::{check_id, check_opt_id, check_opt_text, check_text, new_id};
@@ -15,7 +16,6 @@ use crate::domain::access::{self, Reach};
 use crate::domain::enrolment::promotions;
 use crate::domain::plan::{self, Plan, PlanContent, PlanCounts, PlanField, PlanState};
 use crate::metrics;
-use crate::org::{Member, audience_field};
 use crate::store::{self, compliance, enrolment, plan as db};
 
 const KIND: &str = "training plan";
@@ -30,10 +30,13 @@ pub(super) async fn check_audience(
     content: &PlanContent,
     prefix: &str,
 ) -> Result<Vec<Member>, Error> {
-    let rename = audience_field(prefix);
-    let members = t.org.resolve(&content.audience, &rename).await?;
+    let rename = under(prefix);
+    let members = t
+        .org
+        .resolve(convert::resolve_request(&content.audience), &rename)
+        .await?;
     let reach = access::planning(who);
-    if let Some(allowed) = t.reach_set(&reach).await? {
+    if let Some(allowed) = t.org.reach_set(&reach).await? {
         let outside = content
             .audience
             .department_ids
@@ -64,7 +67,7 @@ async fn ensure_department(
     if t.org.subtree(department_id).await?.is_none() {
         return Err(concord_kit::invalid("department_id", "names no department"));
     }
-    if t.covers(&reach, department_id).await? {
+    if t.org.covers(&reach, department_id).await? {
         Ok(())
     } else {
         Err(Error::denied(
@@ -199,6 +202,7 @@ pub async fn list(
     v.into_result()?;
     let page = page.ok_or_else(|| concord_kit::invalid("page_token", "is not valid"))?;
     let departments = t
+        .org
         .scope(
             &Reach::Everywhere,
             "department_id",
@@ -210,7 +214,8 @@ pub async fn list(
         None
     } else {
         Some(
-            t.reach_set(&access::planning(who))
+            t.org
+                .reach_set(&access::planning(who))
                 .await?
                 .unwrap_or_default(),
         )

@@ -41,6 +41,7 @@ pub async fn get(
     v.into_result()?;
     let period = period.ok_or_else(|| concord_kit::invalid("start_time", "is not valid"))?;
     let departments = t
+        .org
         .scope(
             &access::reading(who),
             "department_id",

@@ -6,13 +6,13 @@ use std::collections::BTreeSet;
 
 use concord_kit::Error;
 use concord_kit::clock::Millis;
+use concord_kit::directory::Member;
 use concord_kit::ids::new_id;
 use concord_kit::page::{cursor, render_cursor};
 use concord_kit::sql::{Sql, corrupt};
 use sqlx::{AnyConnection, Row};
 
 use crate::domain::enrolment::Status;
-use crate::org::Member;
 
 /// Adds people to a plan's audience (those already in it stay as they are).
 #[tracing::instrument(skip_all, fields(plan_id = %plan_id, members = members.len()))]
