@@ -35,6 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // prost needs the imported well-known types to decide derives; it maps
     // them to prost-types rather than generating them.
     tonic_prost_build::configure()
+        .codec_path("crate::codec::ProstCodec")
         .include_file("concord.rs")
         .compile_fds(compiler.file_descriptor_set())?;
     Ok(())

@@ -187,6 +187,11 @@ pub struct GatewayConfig {
     pub max_concurrent_streams: u32,
     /// How long shutdown waits for in-flight calls.
     pub shutdown_grace: Duration,
+    /// How long the gateway keeps accepting after reporting NOT_SERVING.
+    pub shutdown_drain: Duration,
+    /// Time limit of a unary call that brings no `grpc-timeout` of its own,
+    /// so a partitioned upstream cannot hold it for minutes.
+    pub request_timeout: Option<Duration>,
     /// Create a span per call and inject its context upstream (set when an
     /// OTLP exporter is installed); otherwise `traceparent` passes through.
     pub trace_calls: bool,
@@ -207,6 +212,8 @@ impl Default for GatewayConfig {
             max_buffered_request_bytes: 4 * 1024 * 1024,
             max_concurrent_streams: 1024,
             shutdown_grace: Duration::from_secs(20),
+            shutdown_drain: Duration::ZERO,
+            request_timeout: Some(Duration::from_secs(30)),
             trace_calls: false,
             tls: None,
         }
@@ -222,6 +229,8 @@ impl GatewayConfig {
             max_concurrent_streams: settings.max_concurrent_streams,
             max_buffered_request_bytes: settings.max_message_bytes,
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
+            shutdown_drain: Duration::from_secs(settings.shutdown_drain_secs),
+            request_timeout: Some(Duration::from_secs(settings.request_timeout_secs)),
             trace_calls: settings.otlp_endpoint.is_some(),
             ..Self::default()
         }

@@ -139,8 +139,12 @@ pub async fn serve(
         "gateway listening"
     );
 
+    // The listener closes only after health said NOT_SERVING and the drain
+    // passed, so probes and balancers stop sending first.
+    let close = CancellationToken::new();
     let stopping = {
-        let shutdown = shutdown.clone();
+        let close = close.clone();
+        let drain = config.shutdown_drain;
         let names: Vec<String> = config.upstreams.keys().cloned().collect();
         async move {
             shutdown.cancelled().await;
@@ -148,6 +152,8 @@ pub async fn serve(
             checks.cancel();
             while checkers.join_next().await.is_some() {}
             health::set_all(&reporter, &names, ServingStatus::NotServing).await;
+            tokio::time::sleep(drain).await;
+            close.cancel();
         }
     };
     let builder = server::builder(config.max_concurrent_streams);
@@ -157,7 +163,7 @@ pub async fn serve(
         tls,
         builder,
         config.shutdown_grace,
-        shutdown,
+        close,
     );
     tokio::join!(stopping, serving);
     Ok(())

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use concord_kit::auth::{Principal, Verifier};
 use concord_kit::authz::{self, Decision};
@@ -53,6 +53,7 @@ pub(crate) struct Gateway {
     in_flight: InFlightLimit,
     trace_calls: bool,
     max_buffered: usize,
+    request_timeout: Option<Duration>,
 }
 
 impl Gateway {
@@ -93,6 +94,7 @@ impl Gateway {
             in_flight: InFlightLimit::new(config.max_in_flight),
             trace_calls: config.trace_calls,
             max_buffered: config.max_buffered_request_bytes,
+            request_timeout: config.request_timeout,
         }
     }
 
@@ -115,7 +117,14 @@ impl Gateway {
             Err(refusal) => return ready(refusal.into_response()),
         };
         let span = self.trace_calls.then(|| crate::trace::start(&mut req));
-        let forwarding = forward(method, target.clone(), req, in_flight, self.max_buffered);
+        let forwarding = forward(
+            method,
+            target.clone(),
+            req,
+            in_flight,
+            self.max_buffered,
+            self.request_timeout,
+        );
         match span {
             Some(span) => Box::pin(async move { Ok(forwarding.await) }.instrument(span)),
             None => Box::pin(async move { Ok(forwarding.await) }),
@@ -186,12 +195,19 @@ async fn forward(
     req: http::Request<RequestBody>,
     in_flight: InFlight,
     max_buffered: usize,
+    request_timeout: Option<Duration>,
 ) -> http::Response<GatewayBody> {
     let kind = method.map(|m| m.kind);
     // A stream's slot is freed at its headers, so long-lived watchers do
     // not eat the capacity meant to bound the latency of short calls.
     let hold_to_end = matches!(kind, Some(MethodKind::Unary | MethodKind::ClientStream));
-    let deadline = crate::deadline::grpc_timeout(req.headers());
+    // A unary call without a deadline of its own gets the configured limit;
+    // streams may legitimately last as long as their clients want.
+    let deadline = crate::deadline::grpc_timeout(req.headers()).or(if hold_to_end {
+        request_timeout
+    } else {
+        None
+    });
     let expires = deadline.map(|d| tokio::time::Instant::now() + d);
     let safe_read = method.is_some_and(|m| m.safe) && kind == Some(MethodKind::Unary);
     let exchange = async {

@@ -13,4 +13,5 @@ pub use generated::concord::*;
 /// The encoded `FileDescriptorSet` of every contract and its imports.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("concord_descriptor");
 
+pub mod codec;
 pub mod policy_table;

@@ -38,7 +38,10 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 /// Debian's `prometheus`, installed by deploy/prometheus/check.sh when
 /// missing (CI runs that script before the tests).
+/// Both backends' tests may get here at once: one installs, the other waits.
 fn prometheus_binary() -> PathBuf {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(p) = on_path("prometheus") {
         return p;
     }

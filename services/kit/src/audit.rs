@@ -55,11 +55,18 @@ pub async fn list(
     db: &Db,
     req: &ListAuditEntriesRequest,
 ) -> Result<ListAuditEntriesResponse, Error> {
-    let page = Page::parse(
+    let mut v = crate::error::Violations::new();
+    for (field, value) in [("resource", &req.resource), ("actor", &req.actor)] {
+        crate::ids::check_opt_text(&mut v, field, value, 512);
+    }
+    let page = v.absorb(Page::parse(
         req.page_size,
         &req.page_token,
         &format!("{}|{}", req.resource, req.actor),
-    )?;
+    ))?;
+    let Some(page) = page.filter(|_| v.is_empty()) else {
+        return Err(Error::Invalid(v));
+    };
     let rows = sqlx::query(
         "SELECT id, at_ms, actor, action, resource, detail FROM kit_audit \
          WHERE ($1 = '' OR resource = $1) AND ($2 = '' OR actor = $2) AND ($3 = '' OR id < $3) \

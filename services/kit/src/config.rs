@@ -62,6 +62,10 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     /// How long shutdown waits for in-flight calls (`CONCORD_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
+    /// How long a stopping server keeps accepting after reporting
+    /// NOT_SERVING, so load balancers and probes see it before the port
+    /// closes (`CONCORD_SHUTDOWN_DRAIN_SECS`).
+    pub shutdown_drain_secs: u64,
     /// Calls per second each principal may make through the gateway
     /// (`CONCORD_GATEWAY_RATE_PER_SECOND`).
     pub gateway_rate_per_second: f64,
@@ -108,6 +112,7 @@ impl Default for Settings {
             max_concurrent_streams: 256,
             request_timeout_secs: 30,
             shutdown_grace_secs: 20,
+            shutdown_drain_secs: 0,
             gateway_rate_per_second: 100.0,
             gateway_rate_burst: 200,
             gateway_max_in_flight: 1024,
@@ -136,6 +141,7 @@ const ENV_SETTINGS: &[&str] = &[
     "max_concurrent_streams",
     "request_timeout_secs",
     "shutdown_grace_secs",
+    "shutdown_drain_secs",
     "timezone",
     "gateway_rate_per_second",
     "gateway_rate_burst",

@@ -130,6 +130,21 @@ impl From<sqlx::Error> for Error {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => Error::Unavailable(format!("database: {e}")),
+            sqlx::Error::Database(ref db) => match db.code().as_deref() {
+                // Connection exceptions, an administrator's shutdown or
+                // terminate, too many connections: the database is away for
+                // a while, not broken.
+                Some(c) if c.starts_with("08") || c.starts_with("57P") || c == "53300" => {
+                    Error::Unavailable(format!("database: {e}"))
+                }
+                // A character PostgreSQL cannot store (NUL) that slipped past
+                // a service's own checks is the caller's input, not our fault.
+                Some("22021" | "22P05") => invalid(
+                    "request",
+                    "contains a character that cannot be stored (NUL)",
+                ),
+                _ => Error::Internal(anyhow::Error::new(e).context("database query failed")),
+            },
             other => Error::Internal(anyhow::Error::new(other).context("database query failed")),
         }
     }
@@ -139,11 +154,25 @@ impl From<Error> for Status {
     fn from(e: Error) -> Status {
         match e {
             Error::Invalid(v) => {
+                // Bounded, so the status fits in a client's header limit
+                // (16 KiB by default) however many items were bad.
+                const MOST: usize = 20;
+                const LONGEST: usize = 200;
+                let cut = |s: &str| -> String {
+                    match s.char_indices().nth(LONGEST) {
+                        Some((i, _)) => format!("{}…", &s[..i]),
+                        None => s.to_string(),
+                    }
+                };
                 let mut details = ErrorDetails::new();
                 let mut names = Vec::new();
-                for (field, why) in &v.0 {
-                    details.add_bad_request_violation(field.clone(), why.clone());
+                for (field, why) in v.0.iter().take(MOST) {
+                    let (field, why) = (cut(field), cut(why));
                     names.push(format!("{field}: {why}"));
+                    details.add_bad_request_violation(field, why);
+                }
+                if v.0.len() > MOST {
+                    names.push(format!("and {} more", v.0.len() - MOST));
                 }
                 Status::with_error_details(
                     Code::InvalidArgument,

@@ -22,6 +22,8 @@ pub struct Limits {
     pub max_concurrent_streams: u32,
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
+    /// Time between reporting NOT_SERVING and closing the listener.
+    pub shutdown_drain: Duration,
 }
 
 impl Limits {
@@ -31,6 +33,7 @@ impl Limits {
             max_concurrent_streams: s.max_concurrent_streams,
             request_timeout: Duration::from_secs(s.request_timeout_secs),
             shutdown_grace: Duration::from_secs(s.shutdown_grace_secs),
+            shutdown_drain: Duration::from_secs(s.shutdown_drain_secs),
         }
     }
 }
@@ -112,6 +115,8 @@ pub async fn serve(
         async move {
             shutdown.cancelled().await;
             set_all(&reporter, &names, ServingStatus::NotServing).await;
+            // Keep accepting while probes and balancers notice.
+            tokio::time::sleep(limits.shutdown_drain).await;
         }
     };
     let serving = server
@@ -122,7 +127,7 @@ pub async fn serve(
         r = &mut serving => return r.map_err(Into::into),
         _ = shutdown.cancelled() => {}
     }
-    match tokio::time::timeout(limits.shutdown_grace, serving).await {
+    match tokio::time::timeout(limits.shutdown_drain + limits.shutdown_grace, serving).await {
         Ok(r) => r.map_err(Into::into),
         Err(_) => {
             tracing::warn!(grace = ?limits.shutdown_grace, "calls still running after the grace period; closing them");
