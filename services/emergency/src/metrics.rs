@@ -66,9 +66,9 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         escalations: IntCounterVec::new(
             Opts::new(
                 "concord_emergency_escalations_total",
-                "Escalations of unacknowledged alerts, by target.",
+                "Escalations of unacknowledged alerts, by whom they escalated to (escalated_to: department_head, admins, contacts). Not `target`: the scrape adds that label.",
             ),
-            &["target", "drill"],
+            &["escalated_to", "drill"],
         )
         .expect("valid metric"),
     };

@@ -1,7 +1,8 @@
 //! Feedback KPIs as Prometheus metrics: open and overdue items per
 //! department (gauges refreshed from the database after every change and
 //! every half minute, so every replica reports the same truth), time to the
-//! first response and to the resolution, satisfaction, escalations,
+//! first response and to the resolution, resolutions on time or late,
+//! satisfaction, escalations,
 //! submissions and automatic closings. No label ever names a submitter.
 
 use std::collections::HashSet;
@@ -40,6 +41,7 @@ struct Metrics {
     resolution: HistogramVec,
     satisfaction: HistogramVec,
     escalations: IntCounterVec,
+    resolved: IntCounterVec,
     submitted: IntCounterVec,
     auto_closed: IntCounterVec,
 }
@@ -84,9 +86,17 @@ static M: LazyLock<Metrics> = LazyLock::new(|| {
         escalations: IntCounterVec::new(
             Opts::new(
                 "concord_feedback_escalations_total",
-                "Escalations after a missed SLA deadline, by level reached and deadline.",
+                "Escalations after a missed SLA deadline, by department, level reached and deadline.",
             ),
-            &["level", "deadline"],
+            &["department", "level", "deadline"],
+        )
+        .expect("valid metric"),
+        resolved: IntCounterVec::new(
+            Opts::new(
+                "concord_feedback_resolved_total",
+                "Items resolved, by department and whether before the resolution deadline (on_time: true, false).",
+            ),
+            &["department", "on_time"],
         )
         .expect("valid metric"),
         submitted: IntCounterVec::new(
@@ -111,6 +121,7 @@ static M: LazyLock<Metrics> = LazyLock::new(|| {
     register(Box::new(m.resolution.clone()));
     register(Box::new(m.satisfaction.clone()));
     register(Box::new(m.escalations.clone()));
+    register(Box::new(m.resolved.clone()));
     register(Box::new(m.submitted.clone()));
     register(Box::new(m.auto_closed.clone()));
     m
@@ -136,10 +147,15 @@ pub fn first_response(d: Option<&str>, after_ms: i64) {
         .observe(seconds(after_ms));
 }
 
-pub fn resolved(d: Option<&str>, category: Category, after_ms: i64) {
+/// An item resolved `after_ms` after submission; `on_time` when no later
+/// than its resolution deadline.
+pub fn resolved(d: Option<&str>, category: Category, after_ms: i64, on_time: bool) {
     M.resolution
         .with_label_values(&[department(d), category.as_str()])
         .observe(seconds(after_ms));
+    M.resolved
+        .with_label_values(&[department(d), if on_time { "true" } else { "false" }])
+        .inc();
 }
 
 pub fn rated(d: Option<&str>, satisfaction: i64) {
@@ -148,9 +164,9 @@ pub fn rated(d: Option<&str>, satisfaction: i64) {
         .observe(satisfaction as f64);
 }
 
-pub fn escalated(level: Level, deadline: Deadline) {
+pub fn escalated(d: Option<&str>, level: Level, deadline: Deadline) {
     M.escalations
-        .with_label_values(&[level.as_str(), deadline.as_str()])
+        .with_label_values(&[department(d), level.as_str(), deadline.as_str()])
         .inc();
 }
 

@@ -1347,7 +1347,11 @@ async fn metrics_follow_the_items(backend: Backend) {
     // Time alone makes items overdue; the escalation refreshes the gauges.
     let escalations_before = sample(
         "concord_feedback_escalations_total",
-        &[("level", "department_head"), ("deadline", "first_response")],
+        &[
+            ("department", &o.logistics),
+            ("level", "department_head"),
+            ("deadline", "first_response"),
+        ],
     )
     .unwrap_or(0.0);
     s.advance(DAY + MINUTE);
@@ -1359,7 +1363,11 @@ async fn metrics_follow_the_items(backend: Backend) {
     eventually("two escalations counted", || async {
         let escalations_after = sample(
             "concord_feedback_escalations_total",
-            &[("level", "department_head"), ("deadline", "first_response")],
+            &[
+                ("department", &o.logistics),
+                ("level", "department_head"),
+                ("deadline", "first_response"),
+            ],
         )
         .unwrap_or(0.0);
         (escalations_after >= escalations_before + 2.0).then_some(())
@@ -1388,6 +1396,21 @@ async fn metrics_follow_the_items(backend: Backend) {
             &[("department", dept), ("category", "problem")]
         ),
         Some(86_460.0)
+    );
+    // A day and a minute is inside the built-in week for a solution.
+    assert_eq!(
+        sample(
+            "concord_feedback_resolved_total",
+            &[("department", dept), ("on_time", "true")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            "concord_feedback_resolved_total",
+            &[("department", dept), ("on_time", "false")]
+        ),
+        None
     );
     assert_eq!(
         sample(

@@ -324,7 +324,7 @@ async fn a_scripted_drill_produces_the_expected_report(backend: Backend) {
         format!(
             "concord_emergency_time_to_acknowledge_seconds_count{{department=\"{it_id}\",drill=\"false\"}} 1"
         ),
-        "concord_emergency_escalations_total{drill=\"true\",target=\"department_head\"}"
+        "concord_emergency_escalations_total{drill=\"true\",escalated_to=\"department_head\"}"
             .to_string(),
         "concord_emergency_alerts_published_total{drill=\"true\",kind=\"declared\"}".to_string(),
         "concord_emergency_alerts_delivered_total{drill=\"true\"}".to_string(),

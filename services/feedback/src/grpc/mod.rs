@@ -161,7 +161,8 @@ impl Feedback {
             metrics::first_response(dept, t - after.created_ms);
         }
         if let (None, Some(t)) = (before.resolved_ms, after.resolved_ms) {
-            metrics::resolved(dept, after.category, t - after.created_ms);
+            let on_time = t <= after.resolution_due_ms;
+            metrics::resolved(dept, after.category, t - after.created_ms, on_time);
         }
         if let (None, Some(s)) = (before.satisfaction, after.satisfaction) {
             metrics::rated(dept, s);
@@ -170,7 +171,7 @@ impl Feedback {
             metrics::auto_closed(dept);
         }
         if let Some((level, deadline)) = effects.escalated {
-            metrics::escalated(level, deadline);
+            metrics::escalated(dept, level, deadline);
             self.announce_escalation(after, level, deadline).await;
         }
         self.gauges.nudge();
