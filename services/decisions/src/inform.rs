@@ -6,7 +6,6 @@
 use concord_kit::clients::ServiceChannel;
 use concord_proto::notices::v1 as nt;
 use concord_proto::notices::v1::notice_service_client::NoticeServiceClient;
-use tonic::Code;
 
 /// The notice telling an outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,15 +20,7 @@ pub struct OutcomeNotice {
 }
 
 /// Why a notice could not be delivered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InformError {
-    /// Worth retrying: the notices service is down or busy.
-    #[error("notices unavailable: {0}")]
-    Transient(String),
-    /// Retrying the same request will not help (refused, invalid).
-    #[error("notices refused the notice: {0}")]
-    Refused(String),
-}
+pub use concord_kit::notices::NoticeError as InformError;
 
 /// Delivers outcome notices.
 #[async_trait::async_trait]
@@ -52,49 +43,20 @@ impl NoticesInformer {
     }
 }
 
-fn classify(s: tonic::Status) -> InformError {
-    match s.code() {
-        Code::InvalidArgument
-        | Code::PermissionDenied
-        | Code::Unauthenticated
-        | Code::NotFound
-        | Code::FailedPrecondition
-        | Code::Unimplemented => InformError::Refused(format!("{:?}: {}", s.code(), s.message())),
-        _ => InformError::Transient(format!("{:?}: {}", s.code(), s.message())),
-    }
-}
-
 #[async_trait::async_trait]
 impl Informer for NoticesInformer {
     #[tracing::instrument(skip_all, fields(departments = notice.department_ids.len()))]
     async fn inform(&self, notice: &OutcomeNotice) -> Result<String, InformError> {
-        let mut client = self.client.clone();
-        let created = client
-            .create_notice(nt::CreateNoticeRequest {
-                request_id: notice.request_id.clone(),
-                title: notice.title.clone(),
-                body: notice.body.clone(),
-                audience: Some(nt::Audience {
-                    department_ids: notice.department_ids.clone(),
-                    include_sub_departments: true,
-                    ..Default::default()
-                }),
-                priority: nt::Priority::Normal as i32,
+        let outgoing = concord_kit::notices::OutgoingNotice {
+            request_id: notice.request_id.clone(),
+            title: notice.title.clone(),
+            body: notice.body.clone(),
+            audience: nt::Audience {
+                department_ids: notice.department_ids.clone(),
+                include_sub_departments: true,
                 ..Default::default()
-            })
-            .await
-            .map_err(classify)?
-            .into_inner();
-        // Publishing a published notice returns it unchanged, so a retry
-        // after a lost answer is harmless.
-        let published = client
-            .publish_notice(nt::PublishNoticeRequest {
-                id: created.id,
-                etag: String::new(),
-            })
-            .await
-            .map_err(classify)?
-            .into_inner();
-        Ok(published.id)
+            },
+        };
+        concord_kit::notices::publish(&self.client, &outgoing).await
     }
 }

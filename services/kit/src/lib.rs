@@ -20,6 +20,7 @@ pub mod fields;
 pub mod idempotency;
 pub mod ids;
 pub mod metrics;
+pub mod notices;
 pub mod page;
 pub mod period;
 pub mod server;

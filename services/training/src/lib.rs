@@ -3,12 +3,14 @@
 //! mandatory completion deadlines), people enrol, attend and complete it and
 //! get a completion record, and everybody keeps a development plan with
 //! goals, a mentor and progress that their department head reviews.
+//! Reminders about mandatory training reach the people reminded as notices.
 #![forbid(unsafe_code)]
 
 mod deadlines;
 pub mod domain;
 mod grpc;
 mod metrics;
+mod notify;
 mod store;
 
 use anyhow::Context as _;
@@ -20,13 +22,15 @@ use concord_proto::training::v1::development_service_server::DevelopmentServiceS
 use concord_proto::training::v1::training_service_server::TrainingServiceServer;
 use futures::future::BoxFuture;
 
-pub use deadlines::DEADLINE;
+use crate::notify::Notifier;
+
+pub use deadlines::{DEADLINE, REMINDER};
 pub use grpc::{REMINDER_TOPIC, Training};
 
 /// Training as a target of the `concord` binary.
 pub const TARGET: Target = Target {
     name: "training",
-    needs: &["directory"],
+    needs: &["directory", "notices"],
     port_offset: 7,
     start,
 };
@@ -45,9 +49,13 @@ pub async fn connect(location: &Location) -> anyhow::Result<Db> {
         .context("Failed to open the training database")
 }
 
-/// Starts training: its database, the directory client, the deadline worker
-/// (it ends on `ctx.shutdown`), the compliance gauges, and both gRPC
-/// services.
+/// Starts training: its database, the directory and notices clients, the
+/// due-row worker (deadlines and reminder notices; it ends on
+/// `ctx.shutdown`), the compliance gauges, and both gRPC services.
+///
+/// Without an address for notices training still serves, but reminder
+/// notices wait (their due rows fail, are logged and retried) until it has
+/// one.
 pub fn start(ctx: Context) -> BoxFuture<'static, anyhow::Result<Service>> {
     Box::pin(async move {
         let db = connect(&ctx.location).await?;
@@ -55,12 +63,20 @@ pub fn start(ctx: Context) -> BoxFuture<'static, anyhow::Result<Service>> {
             .upstreams
             .channel("directory")
             .context("training resolves audiences and departments through the directory")?;
+        let notices = match ctx.upstreams.channel("notices") {
+            Ok(channel) => Some(channel),
+            Err(e) => {
+                tracing::error!(error = %e, "training cannot deliver reminders as notices until notices is configured");
+                None
+            }
+        };
         let training = Training::new(
             db.clone(),
             ctx.clock.clone(),
             ctx.zone,
             DirectoryLink::new(directory),
             ctx.bus.clone(),
+            Notifier::new(notices),
         );
         metrics::load_compliance(&db)
             .await

@@ -1,6 +1,8 @@
 //! Mandatory training followed to its deadline (who has not completed it,
-//! reminders, the deadline as a due row across a restart), and the
-//! statistics and metrics checked against a known data set.
+//! reminders, the deadline as a due row across a restart), reminders
+//! delivered as notices through the real notices service (also when it is
+//! down at the time), and the statistics and metrics checked against a
+//! known data set.
 
 mod common;
 
@@ -687,7 +689,316 @@ async fn statistics_are_exact_on_a_known_data_set(backend: concord_kit::testing:
     assert_eq!(ratio(&c, &o.fire), None);
 }
 
+/// The audit entries of `plan_id` with `action`, oldest first.
+async fn audited(s: &Suite, plan_id: &str, action: &str) -> Vec<serde_json::Value> {
+    s.t()
+        .list_audit_entries(by(
+            &s.org.auditor,
+            ListAuditEntriesRequest {
+                resource: format!("plans/{plan_id}"),
+                page_size: 100,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .entries
+        .into_iter()
+        .filter(|e| e.action == action)
+        .map(|e| {
+            if action.starts_with("plan.reminders_") {
+                assert_eq!(e.actor, "training", "the service delivers");
+            }
+            serde_json::from_str(&e.detail_json).unwrap()
+        })
+        .collect()
+}
+
+/// Polls `f`, moving the clock by `step` between tries (retries back off on
+/// the service's clock).
+async fn eventually_advancing<T, F, Fut>(s: &Suite, step: i64, what: &str, f: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        s.advance(step);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The reminder notice in `who`'s inbox, checked: the training, its
+/// deadline, how to complete it, from training, to exactly `to`.
+async fn reminder_in_inbox(
+    s: &Suite,
+    who: &Who,
+    plan: &TrainingPlan,
+    to: &BTreeSet<String>,
+) -> String {
+    let inbox = s.inbox(who).await;
+    assert_eq!(inbox.len(), 1, "one reminder for {}: {inbox:?}", who.id);
+    let n = &inbox[0];
+    assert_eq!(
+        n.title,
+        format!("必修培训提醒 Mandatory training reminder: {}", plan.title)
+    );
+    for needle in [
+        plan.title.as_str(),
+        "Deadline: 2026-10-11 08:00 (Asia/Shanghai)",
+        "报名 Enrol",
+        plan.id.as_str(),
+        "地点 Place: 三楼大会议室",
+        "2026-10-02 09:00–2026-10-02 12:00 第一讲",
+        "完成 Complete",
+    ] {
+        assert!(n.body.contains(needle), "{needle} missing from {}", n.body);
+    }
+    assert_eq!(n.author_id, "training");
+    let audience = n.audience.as_ref().unwrap();
+    assert_eq!(
+        audience.person_ids.iter().cloned().collect::<BTreeSet<_>>(),
+        *to
+    );
+    assert!(audience.department_ids.is_empty() && !audience.everyone);
+    n.id.clone()
+}
+
+/// A reminder round reaches exactly the people reminded, as one notice in
+/// their inbox: not the person who completed, not outsiders; neither a
+/// repeated request nor a rerun of the delivery publishes it twice.
+async fn reminders_reach_exactly_the_reminded_as_notices(backend: concord_kit::testing::Backend) {
+    let s = Suite::start(backend).await;
+    let o = s.org.clone();
+    let deadline = T0 + 10 * DAY;
+    let plan = s
+        .open(
+            &o.hq_head,
+            mandatory(&o.hq, "消防安全必修课 Fire safety", &[&o.safety], deadline),
+        )
+        .await;
+    // 张伟 completes and is not reminded.
+    let zhang = s.enrol(&o.zhang, &plan.id).await;
+    s.advance(2 * DAY);
+    s.attend(&o.hq_head, &plan, 0, &[(&o.zhang, true)]).await;
+    s.complete(&o.hq_head, &zhang.id, None).await;
+    let round = RemindIncompleteRequest {
+        request_id: "fire-round-1".into(),
+        plan_id: plan.id.clone(),
+    };
+    let sent = s
+        .t()
+        .remind_incomplete(by(&o.hq_head, round.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let reminded = [&o.safety_head, &o.li, &o.alice, &o.wang];
+    let to = set(&reminded);
+    assert_eq!(sent.person_ids.iter().cloned().collect::<BTreeSet<_>>(), to);
+    let delivered = eventually("the round to be delivered", || async {
+        audited(&s, &plan.id, "plan.reminders_delivered")
+            .await
+            .pop()
+    })
+    .await;
+    let mut notice_ids = BTreeSet::new();
+    for who in reminded {
+        notice_ids.insert(reminder_in_inbox(&s, who, &plan, &to).await);
+    }
+    assert_eq!(notice_ids.len(), 1, "one notice for the round");
+    assert_eq!(
+        delivered["notice_ids"],
+        serde_json::json!(notice_ids.iter().collect::<Vec<_>>())
+    );
+    for who in [&o.zhang, &o.bob, &o.it_head, &o.hq_head, &o.admin] {
+        assert!(s.inbox(who).await.is_empty(), "{} was not reminded", who.id);
+    }
+
+    // The same request again is the same round: no second notice.
+    let again = s
+        .t()
+        .remind_incomplete(by(&o.hq_head, round))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again, sent);
+    assert_eq!(audited(&s, &plan.id, "plan.remind").await.len(), 1);
+
+    // The delivery runs again (a replica dying after publishing): the
+    // notice is not published twice.
+    let round_id = audited(&s, &plan.id, "plan.remind").await[0]["round_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let training_db = concord_training::connect(&s.db.location).await.unwrap();
+    let mut conn = training_db.pool().acquire().await.unwrap();
+    concord_kit::due::schedule(
+        &mut conn,
+        concord_training::REMINDER,
+        &round_id,
+        s.now(),
+        &plan.id,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let rerun = eventually_advancing(&s, 1_000, "the delivery to run again", || async {
+        let d = audited(&s, &plan.id, "plan.reminders_delivered").await;
+        (d.len() == 2).then(|| d[1].clone())
+    })
+    .await;
+    assert_eq!(rerun["notice_ids"], delivered["notice_ids"]);
+    for who in reminded {
+        reminder_in_inbox(&s, who, &plan, &to).await;
+    }
+    eventually("the due row to be done", || async {
+        concord_kit::due::pending(&training_db, concord_training::REMINDER, &round_id)
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+}
+
+/// Notices is down when the round is recorded and training restarts
+/// meanwhile: the reminder is not lost, it arrives once notices is up.
+async fn reminders_wait_for_notices_to_come_up(backend: concord_kit::testing::Backend) {
+    let mut s = Suite::start_with_notices_down(backend).await;
+    let o = s.org.clone();
+    let plan = s
+        .open(
+            &o.hq_head,
+            mandatory(
+                &o.hq,
+                "消防安全必修课 Fire safety",
+                &[&o.safety],
+                T0 + 10 * DAY,
+            ),
+        )
+        .await;
+    let sent = s
+        .t()
+        .remind_incomplete(by(
+            &o.hq_head,
+            RemindIncompleteRequest {
+                request_id: "while-notices-is-down".into(),
+                plan_id: plan.id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let reminded = [&o.safety_head, &o.zhang, &o.li, &o.alice, &o.wang];
+    let to = set(&reminded);
+    assert_eq!(sent.person_ids.iter().cloned().collect::<BTreeSet<_>>(), to);
+    // A few failed attempts while notices is down; then a redeploy.
+    for _ in 0..3 {
+        s.advance(MINUTE);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        audited(&s, &plan.id, "plan.reminders_delivered")
+            .await
+            .is_empty()
+    );
+    assert!(
+        audited(&s, &plan.id, "plan.reminders_failed")
+            .await
+            .is_empty()
+    );
+    s.restart().await;
+    s.notices_up().await;
+    eventually_advancing(&s, MINUTE, "the reminder to arrive", || async {
+        (!audited(&s, &plan.id, "plan.reminders_delivered")
+            .await
+            .is_empty())
+        .then_some(())
+    })
+    .await;
+    for who in reminded {
+        reminder_in_inbox(&s, who, &plan, &to).await;
+    }
+    for who in [&o.bob, &o.it_head, &o.hq_head] {
+        assert!(s.inbox(who).await.is_empty(), "{} was not reminded", who.id);
+    }
+}
+
+/// Training started without the address of notices keeps the round's due
+/// row and retries it (logging each failure) instead of dropping it; once
+/// restarted with the address, the reminder arrives.
+async fn reminders_wait_for_notices_to_be_configured(backend: concord_kit::testing::Backend) {
+    let mut s = Suite::start(backend).await;
+    s.tells_notices = false;
+    s.restart().await;
+    let o = s.org.clone();
+    let plan = s
+        .open(
+            &o.hq_head,
+            mandatory(
+                &o.hq,
+                "消防安全必修课 Fire safety",
+                &[&o.fire],
+                T0 + 10 * DAY,
+            ),
+        )
+        .await;
+    s.t()
+        .remind_incomplete(by(
+            &o.hq_head,
+            RemindIncompleteRequest {
+                request_id: "unconfigured".into(),
+                plan_id: plan.id.clone(),
+            },
+        ))
+        .await
+        .unwrap();
+    let round_id = audited(&s, &plan.id, "plan.remind").await[0]["round_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let training_db = concord_training::connect(&s.db.location).await.unwrap();
+    let attempts = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT attempts FROM kit_due WHERE kind = $1 AND subject = $2",
+        )
+        .bind(concord_training::REMINDER)
+        .bind(&round_id)
+        .fetch_optional(training_db.pool())
+        .await
+        .unwrap()
+    };
+    eventually_advancing(&s, MINUTE, "a few failed attempts", || async {
+        attempts().await.filter(|a| *a >= 3).map(|_| ())
+    })
+    .await;
+    assert!(
+        audited(&s, &plan.id, "plan.reminders_delivered")
+            .await
+            .is_empty()
+    );
+    assert!(s.inbox(&o.wang).await.is_empty());
+    s.tells_notices = true;
+    s.restart().await;
+    eventually_advancing(&s, MINUTE, "the reminder to arrive", || async {
+        (!audited(&s, &plan.id, "plan.reminders_delivered")
+            .await
+            .is_empty())
+        .then_some(())
+    })
+    .await;
+    reminder_in_inbox(&s, &o.wang, &plan, &set(&[&o.wang])).await;
+    assert!(s.inbox(&o.li).await.is_empty());
+}
+
 concord_kit::backend_tests!(
+    reminders_wait_for_notices_to_be_configured,
     mandatory_training_is_followed_to_its_deadline,
     statistics_are_exact_on_a_known_data_set,
+    reminders_reach_exactly_the_reminded_as_notices,
+    reminders_wait_for_notices_to_come_up,
 );

@@ -7,6 +7,7 @@ pub mod access;
 pub mod development;
 pub mod enrolment;
 pub mod plan;
+pub mod reminder;
 pub mod stats;
 
 /// Milliseconds in an hour, for "hours of training".

@@ -1,22 +1,31 @@
 //! Mandatory training: who has not completed it, reminders to exactly
-//! them, and the deadline that marks the non-compliant.
+//! them (delivered as notices in their inbox), and the deadline that marks
+//! the non-compliant.
 
 use concord_kit::auth::Principal;
 use concord_kit::clock::to_timestamp;
 use concord_kit::idempotency::{Key, check_request_id, remember, replay};
 use concord_kit::ids::{check_id, check_opt_id, new_id};
 use concord_kit::page::Page;
-use concord_kit::{Error, Violations, audit};
+use concord_kit::{Error, Violations, audit, due};
 use concord_proto::training::v1 as pb;
 use prost::Message;
 use serde_json::json;
 
 use super::plans::load;
 use super::{REMINDER_TOPIC, Training, convert, resource, service_actor};
+use crate::deadlines::REMINDER;
 use crate::domain::access::{self, Reach};
 use crate::domain::plan::{Plan, PlanState};
+use crate::domain::reminder;
 use crate::metrics;
+use crate::notify::NotifyError;
 use crate::store::{audience, compliance, plan as plans};
+
+/// A refused reminder notice is retried this many times before the failure
+/// is recorded and the delivery given up; notices being down (or not
+/// configured) is retried for ever.
+const REFUSED_ATTEMPTS: i64 = 3;
 
 /// Fails unless the plan is a published (or, for reading, cancelled)
 /// mandatory plan.
@@ -121,6 +130,11 @@ pub async fn remind(
     for p in &people {
         audience::remind(&mut tx, &plan.id, &p.person_id, &round, now).await?;
     }
+    if !people.is_empty() {
+        // The notices go out from this row, so a recorded round is told
+        // even when notices is down now or training stops before sending.
+        due::schedule(&mut tx, REMINDER, &round, now, &plan.id).await?;
+    }
     let person_ids: Vec<String> = people.iter().map(|p| p.person_id.clone()).collect();
     let detail = json!({ "round_id": round, "reminded": person_ids.len() });
     audit::record(
@@ -149,7 +163,8 @@ pub async fn remind(
             person_ids: out.person_ids.clone(),
             remind_time: Some(to_timestamp(now)),
         };
-        // The reminders are recorded; a lost publish only delays delivery.
+        // For other listeners: the people are told through the due row, so
+        // a lost event is only logged.
         if let Err(e) = t
             .bus
             .publish(REMINDER_TOPIC, event.encode_to_vec().into())
@@ -159,6 +174,67 @@ pub async fn remind(
         }
     }
     Ok(out)
+}
+
+/// Delivers reminder round `round_id` of plan `plan_id`: one notice in the
+/// inbox of each person reminded (see [`reminder::notices`]). Fails, to be
+/// retried, while notices cannot be reached; request ids derived from the
+/// round make a retry publish nothing twice.
+#[tracing::instrument(skip_all, fields(plan_id = %plan_id, round_id = %round_id, attempt = attempt))]
+pub async fn deliver_reminder(
+    t: &Training,
+    plan_id: &str,
+    round_id: &str,
+    attempt: i64,
+) -> Result<(), Error> {
+    let mut conn = t.conn().await?;
+    let Some(plan) = plans::get(&mut conn, plan_id).await? else {
+        tracing::warn!("the reminded plan is gone; nothing to deliver");
+        return Ok(());
+    };
+    if plan.state == PlanState::Cancelled {
+        tracing::info!("the training was cancelled; its reminder round is not delivered");
+        return Ok(());
+    }
+    let people = audience::round(&mut conn, plan_id, round_id).await?;
+    drop(conn);
+    let notices = reminder::notices(&plan, round_id, &people, &t.zone);
+    let mut notice_ids = Vec::with_capacity(notices.len());
+    let mut failure = None;
+    for n in &notices {
+        match t.notices.publish(n).await {
+            Ok(id) => notice_ids.push(id),
+            Err(e @ NotifyError::Transient(_)) => return Err(Error::Unavailable(e.to_string())),
+            Err(e) if attempt < REFUSED_ATTEMPTS => return Err(Error::Unavailable(e.to_string())),
+            Err(e) => {
+                tracing::error!(error = %e, "reminder notices refused; giving up on this round");
+                failure = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let (action, detail) = match failure {
+        None => (
+            "plan.reminders_delivered",
+            json!({ "round_id": round_id, "notice_ids": notice_ids, "reminded": people.len() }),
+        ),
+        Some(error) => (
+            "plan.reminders_failed",
+            json!({ "round_id": round_id, "notice_ids": notice_ids, "error": error, "attempts": attempt }),
+        ),
+    };
+    let mut tx = t.db.begin().await?;
+    audit::record(
+        &mut tx,
+        t.now(),
+        &service_actor(),
+        action,
+        &resource("plans", plan_id),
+        detail,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The completion deadline of a mandatory plan has come: everybody in its

@@ -26,6 +26,7 @@ use sqlx::pool::PoolConnection;
 
 use crate::domain::access::{self, Reach};
 use crate::domain::plan::Plan;
+use crate::notify::Notifier;
 
 /// The bus topic of reminder rounds (`TrainingReminder`).
 pub const REMINDER_TOPIC: &str = "training.reminders";
@@ -38,6 +39,7 @@ pub struct Training {
     zone: OrgZone,
     org: DirectoryLink,
     bus: SharedBus,
+    notices: Notifier,
 }
 
 impl Training {
@@ -47,6 +49,7 @@ impl Training {
         zone: OrgZone,
         org: DirectoryLink,
         bus: SharedBus,
+        notices: Notifier,
     ) -> Self {
         Self {
             db,
@@ -54,6 +57,7 @@ impl Training {
             zone,
             org,
             bus,
+            notices,
         }
     }
 
@@ -126,4 +130,4 @@ fn service_actor() -> Principal {
     Principal::service("training")
 }
 
-pub(crate) use mandatory::deadline_reached;
+pub(crate) use mandatory::{deadline_reached, deliver_reminder};

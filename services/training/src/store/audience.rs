@@ -181,6 +181,27 @@ pub async fn remind(
     Ok(())
 }
 
+/// The people reminded in round `round_id` of a plan, by id.
+#[tracing::instrument(skip_all, fields(plan_id = %plan_id, round_id = %round_id))]
+pub async fn round(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    round_id: &str,
+) -> Result<Vec<String>, Error> {
+    let rows = sqlx::query(
+        "SELECT person_id FROM training_reminder WHERE plan_id = $1 AND round_id = $2 \
+         ORDER BY person_id",
+    )
+    .bind(plan_id)
+    .bind(round_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, sqlx::Error>>()?)
+}
+
 /// Marks everybody in the audience who had not completed by `deadline_ms`
 /// as non-compliant; returns how many.
 #[tracing::instrument(skip_all, fields(plan_id = %plan_id))]

@@ -1,6 +1,7 @@
-//! The harness of training's integration tests: a real directory and a real
-//! training server on port 0 over fresh databases (SQLite, or PostgreSQL
-//! when `CONCORD_TEST_DATABASE_URL` is set), a manual clock, the bus
+//! The harness of training's integration tests: a real directory, a real
+//! notices service (which may start out down) and a real training server on
+//! port 0 over fresh databases (SQLite, or PostgreSQL when
+//! `CONCORD_TEST_DATABASE_URL` is set), a manual clock, the bus
 //! (in-process, or Redis on PostgreSQL runs when `CONCORD_TEST_REDIS_URL` is
 //! set), and an organisation with departments and people.
 #![allow(dead_code)]
@@ -14,11 +15,14 @@ use concord_kit::server::Limits;
 use concord_kit::testing::{self, Backend, TestDb, TestServer, bad_fields, token, with_token};
 use concord_proto::directory::v1 as dir;
 use concord_proto::directory::v1::directory_service_client::DirectoryServiceClient;
+use concord_proto::notices::v1 as nt;
+use concord_proto::notices::v1::notice_service_client::NoticeServiceClient;
 use concord_proto::policy::v1::Role;
 use concord_proto::training::v1::development_service_client::DevelopmentServiceClient;
 use concord_proto::training::v1::training_service_client::TrainingServiceClient;
 use concord_proto::training::v1::*;
 use prost::Message;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
@@ -72,6 +76,50 @@ pub struct Replica {
     pub shutdown: CancellationToken,
 }
 
+/// The notices service, on an address training knows from the start. While
+/// it is down the address takes connections and drops them at once, as a
+/// restarting service would.
+pub struct Notices {
+    pub url: String,
+    db: TestDb,
+    state: NoticesState,
+}
+
+enum NoticesState {
+    Up {
+        server: TestServer,
+        workers: CancellationToken,
+    },
+    Down {
+        stop: CancellationToken,
+        listener: tokio::task::JoinHandle<TcpListener>,
+    },
+    Starting,
+}
+
+/// Drops every connection on `listener` until `stop`, then hands it back.
+fn refuse(listener: TcpListener) -> NoticesState {
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    let listener = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stopped.cancelled() => return listener,
+                conn = listener.accept() => drop(conn),
+            }
+        }
+    });
+    NoticesState::Down { stop, listener }
+}
+
+impl Drop for Notices {
+    fn drop(&mut self) {
+        if let NoticesState::Up { workers, .. } = &self.state {
+            workers.cancel();
+        }
+    }
+}
+
 pub struct Suite {
     pub backend: Backend,
     pub clock: Arc<ManualClock>,
@@ -79,7 +127,10 @@ pub struct Suite {
     pub org: Org,
     pub directory: TestServer,
     pub dir: DirectoryServiceClient<Channel>,
+    pub notices: Notices,
     pub training: Option<Replica>,
+    /// Whether training is given the address of notices when it starts.
+    pub tells_notices: bool,
     client: Option<(Client, Dev)>,
     pub dir_db: TestDb,
     pub db: TestDb,
@@ -96,7 +147,15 @@ async fn bus_for(backend: &Backend) -> SharedBus {
 }
 
 impl Suite {
+    /// The suite with notices up.
     pub async fn start(backend: Backend) -> Self {
+        let mut s = Self::start_with_notices_down(backend).await;
+        s.notices_up().await;
+        s
+    }
+
+    /// The suite with notices down until [`Suite::notices_up`].
+    pub async fn start_with_notices_down(backend: Backend) -> Self {
         let clock = ManualClock::new(T0);
         let bus = bus_for(&backend).await;
         let dir_db = backend.fresh("directory");
@@ -113,6 +172,12 @@ impl Suite {
         let directory = testing::spawn(service, Limits::default()).await;
         let dir = DirectoryServiceClient::new(directory.channel().await);
         let org = build_org(&dir).await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let notices = Notices {
+            url: format!("http://{}", listener.local_addr().expect("addr")),
+            db: backend.fresh("notices"),
+            state: refuse(listener),
+        };
         let mut suite = Self {
             backend,
             clock,
@@ -120,7 +185,9 @@ impl Suite {
             org,
             directory,
             dir,
+            notices,
             training: None,
+            tells_notices: true,
             client: None,
             dir_db,
             db,
@@ -130,11 +197,15 @@ impl Suite {
     }
 
     async fn start_training(&mut self) {
+        let mut upstreams = vec![("directory", self.directory.url())];
+        if self.tells_notices {
+            upstreams.push(("notices", self.notices.url.clone()));
+        }
         let ctx = testing::context(
             self.db.location.clone(),
             self.clock.clone() as SharedClock,
             self.bus.clone(),
-            testing::upstreams(&[("directory", self.directory.url())], "training"),
+            testing::upstreams(&upstreams, "training"),
         );
         let shutdown = ctx.shutdown.clone();
         let service = (concord_training::TARGET.start)(ctx)
@@ -147,6 +218,68 @@ impl Suite {
             DevelopmentServiceClient::new(ch),
         ));
         self.training = Some(Replica { server, shutdown });
+    }
+
+    /// Starts notices on its address (it keeps its data across a restart).
+    pub async fn notices_up(&mut self) {
+        let NoticesState::Down { stop, listener } =
+            std::mem::replace(&mut self.notices.state, NoticesState::Starting)
+        else {
+            panic!("notices is already up");
+        };
+        stop.cancel();
+        let listener = listener.await.expect("the refusing task ends");
+        let ctx = testing::context(
+            self.notices.db.location.clone(),
+            self.clock.clone() as SharedClock,
+            InProcessBus::new(),
+            testing::upstreams(&[("directory", self.directory.url())], "notices"),
+        );
+        let workers = ctx.shutdown.clone();
+        let service = (concord_notices::TARGET.start)(ctx)
+            .await
+            .expect("notices start");
+        let health = service.health_names.first().copied().unwrap_or("");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(concord_kit::server::serve(
+            listener,
+            service,
+            testing::verifier(),
+            Limits::default(),
+            shutdown.clone(),
+        ));
+        let server = TestServer {
+            addr,
+            shutdown,
+            handle: Some(handle),
+        };
+        testing::wait_serving(&server.url(), health).await;
+        self.notices.state = NoticesState::Up { server, workers };
+    }
+
+    /// The published notices in `who`'s inbox, newest first.
+    pub async fn inbox(&self, who: &Who) -> Vec<nt::Notice> {
+        let ch = tonic::transport::Endpoint::from_shared(self.notices.url.clone())
+            .expect("url")
+            .connect()
+            .await
+            .expect("notices runs");
+        NoticeServiceClient::new(ch)
+            .list_inbox(by(
+                who,
+                nt::ListInboxRequest {
+                    page_size: 100,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("list inbox")
+            .into_inner()
+            .items
+            .into_iter()
+            .filter_map(|i| i.notice)
+            .collect()
     }
 
     /// Stops training (server and deadline worker) and starts it again on
