@@ -91,6 +91,12 @@ impl Deployment {
         for (target, _) in TARGETS {
             d.up(target).await;
         }
+        // The gateway answers UNAVAILABLE until its connection to an
+        // upstream is up; its health says SERVING for a service from then.
+        let gateway = format!("http://{}", d.addr("gateway"));
+        for service in concord_proto::policy_table::services() {
+            concord_kit::testing::wait_serving(&gateway, service).await;
+        }
         d
     }
 
@@ -327,14 +333,10 @@ async fn terminate_under_load(d: &mut Deployment, target: &'static str, fx: &Fix
     assert_eq!(first.status, ServingStatus::Serving as i32);
 
     // The request is right: one create succeeds before anything breaks.
-    create(
-        d.gateway(&admin).await,
-        target,
-        fx,
-        format!("term-{target}-first"),
-    )
-    .await
-    .unwrap_or_else(|s| panic!("a first create on {target}: {s:?}"));
+    // (Retried while UNAVAILABLE: the previous round restarted a target
+    // the gateway may still be reconnecting to.)
+    let gateway = d.gateway(&admin).await;
+    retry(|| create(gateway.clone(), target, fx, format!("term-{target}-first"))).await;
 
     let calls: Arc<Mutex<Vec<Call>>> = Arc::default();
     let stop_load = tokio_util::sync::CancellationToken::new();

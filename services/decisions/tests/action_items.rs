@@ -1330,22 +1330,4 @@ async fn outcomes_reach_informed_people_through_notices(backend: Backend) {
     assert!(it_inbox.items.is_empty());
 }
 
-/// Waits on the notices contract: `CreateNotice` and `PublishNotice` do not
-/// admit the service role yet, so the decisions' service identity is refused
-/// (PERMISSION_DENIED) and the refusal is recorded as
-/// `proposal.inform_failed`. Run with `--ignored` once notices admits it.
-mod outcomes_reach_informed_people_through_notices {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::outcomes_reach_informed_people_through_notices(concord_kit::testing::Backend::Sqlite)
-            .await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        match concord_kit::testing::Backend::postgres() {
-            Some(b) => super::outcomes_reach_informed_people_through_notices(b).await,
-            None => eprintln!("skipped: set CONCORD_TEST_DATABASE_URL to run on PostgreSQL"),
-        }
-    }
-}
+concord_kit::backend_tests!(outcomes_reach_informed_people_through_notices);
