@@ -102,9 +102,9 @@ static M: LazyLock<Metrics> = LazyLock::new(|| {
         submitted: IntCounterVec::new(
             Opts::new(
                 "concord_feedback_submitted_total",
-                "Feedback items submitted, by channel and category.",
+                "Feedback items submitted, by the department they were routed to (\"none\": triage), channel and category.",
             ),
-            &["channel", "category"],
+            &["department", "channel", "category"],
         )
         .expect("valid metric"),
         auto_closed: IntCounterVec::new(
@@ -135,9 +135,9 @@ fn seconds(ms: i64) -> f64 {
     ms.max(0) as f64 / 1000.0
 }
 
-pub fn submitted(channel: Channel, category: Category) {
+pub fn submitted(d: Option<&str>, channel: Channel, category: Category) {
     M.submitted
-        .with_label_values(&[channel.as_str(), category.as_str()])
+        .with_label_values(&[department(d), channel.as_str(), category.as_str()])
         .inc();
 }
 

@@ -1343,6 +1343,17 @@ async fn metrics_follow_the_items(backend: Backend) {
     })
     .await;
     assert_eq!(items("overdue")().await, Some(0.0));
+    // Received per department, counted once each.
+    assert_eq!(
+        sample(
+            "concord_feedback_submitted_total",
+            &[
+                ("department", o.logistics.as_str()),
+                ("category", "problem")
+            ]
+        ),
+        Some(2.0)
+    );
 
     // Time alone makes items overdue; the escalation refreshes the gauges.
     let escalations_before = sample(

@@ -240,6 +240,6 @@ fn submitted(svc: &Feedback, item: &Item) {
         by = if item.anonymous { ANONYMOUS } else { "named" },
         "feedback submitted"
     );
-    metrics::submitted(item.channel, item.category);
+    metrics::submitted(item.department_id.as_deref(), item.channel, item.category);
     svc.gauges.nudge();
 }
