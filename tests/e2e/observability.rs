@@ -301,16 +301,26 @@ fn dashboard_queries() -> Vec<Query> {
         };
         for v in variables.iter().filter(|v| v["type"] == "query") {
             let q = v["query"]["query"].as_str().expect("a variable query");
-            // label_values(metric, label): the series of `metric` with `label`.
-            let inner = q
-                .strip_prefix("label_values(")
+            let expr = if let Some(inner) = q
+                .strip_prefix("query_result(")
                 .and_then(|r| r.strip_suffix(')'))
-                .expect("a label_values query");
-            let (metric, label) = inner.rsplit_once(',').expect("metric, label");
+            {
+                // query_result(expr): the series of `expr`, whose labels the
+                // variable's regex reads.
+                inner.to_string()
+            } else {
+                // label_values(metric, label): the series of `metric` with `label`.
+                let inner = q
+                    .strip_prefix("label_values(")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .expect("a label_values or query_result query");
+                let (metric, label) = inner.rsplit_once(',').expect("metric, label");
+                format!("count by ({}) ({})", label.trim(), metric.trim())
+            };
             out.push(Query {
                 dashboard: name.clone(),
                 panel: format!("variable {}", v["name"]),
-                expr: fill(&format!("count by ({}) ({})", label.trim(), metric.trim())),
+                expr: fill(&expr),
             });
         }
         let mut panels: Vec<&Value> = Vec::new();

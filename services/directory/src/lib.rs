@@ -5,6 +5,7 @@
 
 pub mod domain;
 mod grpc;
+pub mod metrics;
 mod store;
 
 use anyhow::Context as _;
@@ -55,6 +56,7 @@ pub fn service(db: Db, clock: SharedClock, limits: Limits) -> Service {
 pub fn start(ctx: Context) -> BoxFuture<'static, anyhow::Result<Service>> {
     Box::pin(async move {
         let db = connect(&ctx.location).await?;
+        metrics::spawn(db.clone(), ctx.shutdown.clone());
         Ok(service(db, ctx.clock, ctx.limits))
     })
 }

@@ -2107,7 +2107,71 @@ async fn concurrent_changes(backend: Backend) {
     assert_eq!(winner.etag, "2");
 }
 
+/// Waits (ten seconds at most) until the process's metrics satisfy `ok`.
+async fn metrics_until(what: &str, ok: impl Fn(&str) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if ok(&concord_kit::metrics::render()) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Dashboards show department names through
+/// `concord_directory_department_info`: it follows creates, renames and
+/// deletes.
+async fn department_names_are_exported_for_dashboards(backend: Backend) {
+    let s = Suite::start(backend).await;
+    let d = s.dept("应急管理办公室", "").await;
+    let series = |name: &str| {
+        format!(
+            "concord_directory_department_info{{department=\"{}\",name=\"{name}\"}} 1",
+            d.id
+        )
+    };
+    let (first, second) = (series("应急管理办公室"), series("应急办"));
+    metrics_until("the new department's name", |m| m.contains(&first)).await;
+
+    let req = UpdateDepartmentRequest {
+        department: Some(Department {
+            id: d.id.clone(),
+            name: "应急办".into(),
+            etag: d.etag.clone(),
+            ..Default::default()
+        }),
+        update_mask: mask(&["name"]),
+    };
+    let renamed = s
+        .c()
+        .update_department(s.admin(req))
+        .await
+        .expect("rename")
+        .into_inner();
+    metrics_until("the new name only", |m| {
+        m.contains(&second) && !m.contains(&first)
+    })
+    .await;
+
+    let req = DeleteDepartmentRequest {
+        id: d.id.clone(),
+        etag: renamed.etag,
+    };
+    s.c().delete_department(s.admin(req)).await.expect("delete");
+    let id = format!("department=\"{}\"", d.id);
+    metrics_until("no series for the deleted department", |m| {
+        !m.lines()
+            .any(|l| l.starts_with("concord_directory_department_info") && l.contains(&id))
+    })
+    .await;
+}
+
 concord_kit::backend_tests!(
+    department_names_are_exported_for_dashboards,
     departments_tree_crud,
     department_tree_rules,
     people_crud,

@@ -66,6 +66,7 @@ pub async fn create(
     let out = convert::department(&d);
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
+    crate::metrics::departments_changed();
     Ok(out)
 }
 
@@ -145,6 +146,7 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
+    crate::metrics::departments_changed();
     Ok(convert::department(&d))
 }
 
@@ -199,6 +201,7 @@ pub async fn relocate(
     )
     .await?;
     tx.commit().await?;
+    crate::metrics::departments_changed();
     Ok(convert::department(&d))
 }
 
@@ -237,5 +240,6 @@ pub async fn delete(
     )
     .await?;
     tx.commit().await?;
+    crate::metrics::departments_changed();
     Ok(())
 }
