@@ -11,7 +11,24 @@ use crate::harness::{Suite, Watcher, assert_once, kind, settle};
 async fn an_incident_runs_from_declaration_to_review(backend: Backend) {
     let s = Suite::start(backend).await;
     let o = &s.org;
-    let plan = s.create_plan().await;
+    // 保卫处 never acknowledges here; an hour's timeout keeps its
+    // escalation (tested in alerts.rs) out of this incident's life, which
+    // advances the clock by minutes.
+    let plan = s
+        .as_(&o.office_head)
+        .create_plan(CreatePlanRequest {
+            request_id: String::new(),
+            plan: Some(Plan {
+                acknowledgement_timeout: Some(prost_types::Duration {
+                    seconds: 3600,
+                    nanos: 0,
+                }),
+                ..s.plan()
+            }),
+        })
+        .await
+        .expect("create plan")
+        .into_inner();
     let watchers = [
         ("张三", Watcher::start(s.as_(&o.zhang), 0).await),
         ("Alice", Watcher::start(s.as_(&o.alice), 0).await),
