@@ -27,6 +27,39 @@ fn mandatory(
     }
 }
 
+/// The fire-safety course, mandatory for `audience` within ten days,
+/// planned and published by the head of headquarters.
+async fn fire_safety(s: &Suite, audience: &[&str]) -> TrainingPlan {
+    let o = &s.org;
+    let req = mandatory(&o.hq, "消防安全必修课 Fire safety", audience, T0 + 10 * DAY);
+    s.open(&o.hq_head, req).await
+}
+
+/// A reminder round of `plan_id` by `who` under `request_id`.
+async fn remind(s: &Suite, who: &Who, plan_id: &str, request_id: &str) -> RemindIncompleteResponse {
+    let req = RemindIncompleteRequest {
+        request_id: request_id.into(),
+        plan_id: plan_id.into(),
+    };
+    s.t()
+        .remind_incomplete(by(who, req))
+        .await
+        .expect("remind the incomplete")
+        .into_inner()
+}
+
+/// Advances the clock a minute at a time until `plan_id`'s reminders are
+/// delivered.
+async fn until_delivered(s: &Suite, plan_id: &str) {
+    eventually_advancing(s, MINUTE, "the reminder to arrive", || async {
+        (!audited(s, plan_id, "plan.reminders_delivered")
+            .await
+            .is_empty())
+        .then_some(())
+    })
+    .await;
+}
+
 fn ids(people: &[IncompletePerson]) -> BTreeSet<String> {
     people.iter().map(|p| p.person_id.clone()).collect()
 }
@@ -774,13 +807,7 @@ async fn reminder_in_inbox(
 async fn reminders_reach_exactly_the_reminded_as_notices(backend: concord_kit::testing::Backend) {
     let s = Suite::start(backend).await;
     let o = s.org.clone();
-    let deadline = T0 + 10 * DAY;
-    let plan = s
-        .open(
-            &o.hq_head,
-            mandatory(&o.hq, "消防安全必修课 Fire safety", &[&o.safety], deadline),
-        )
-        .await;
+    let plan = fire_safety(&s, &[&o.safety]).await;
     // 张伟 completes and is not reminded.
     let zhang = s.enrol(&o.zhang, &plan.id).await;
     s.advance(2 * DAY);
@@ -870,29 +897,8 @@ async fn reminders_reach_exactly_the_reminded_as_notices(backend: concord_kit::t
 async fn reminders_wait_for_notices_to_come_up(backend: concord_kit::testing::Backend) {
     let mut s = Suite::start_with_notices_down(backend).await;
     let o = s.org.clone();
-    let plan = s
-        .open(
-            &o.hq_head,
-            mandatory(
-                &o.hq,
-                "消防安全必修课 Fire safety",
-                &[&o.safety],
-                T0 + 10 * DAY,
-            ),
-        )
-        .await;
-    let sent = s
-        .t()
-        .remind_incomplete(by(
-            &o.hq_head,
-            RemindIncompleteRequest {
-                request_id: "while-notices-is-down".into(),
-                plan_id: plan.id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let plan = fire_safety(&s, &[&o.safety]).await;
+    let sent = remind(&s, &o.hq_head, &plan.id, "while-notices-is-down").await;
     let reminded = [&o.safety_head, &o.zhang, &o.li, &o.alice, &o.wang];
     let to = set(&reminded);
     assert_eq!(sent.person_ids.iter().cloned().collect::<BTreeSet<_>>(), to);
@@ -913,13 +919,7 @@ async fn reminders_wait_for_notices_to_come_up(backend: concord_kit::testing::Ba
     );
     s.restart().await;
     s.notices_up().await;
-    eventually_advancing(&s, MINUTE, "the reminder to arrive", || async {
-        (!audited(&s, &plan.id, "plan.reminders_delivered")
-            .await
-            .is_empty())
-        .then_some(())
-    })
-    .await;
+    until_delivered(&s, &plan.id).await;
     for who in reminded {
         reminder_in_inbox(&s, who, &plan, &to).await;
     }
@@ -936,27 +936,8 @@ async fn reminders_wait_for_notices_to_be_configured(backend: concord_kit::testi
     s.tells_notices = false;
     s.restart().await;
     let o = s.org.clone();
-    let plan = s
-        .open(
-            &o.hq_head,
-            mandatory(
-                &o.hq,
-                "消防安全必修课 Fire safety",
-                &[&o.fire],
-                T0 + 10 * DAY,
-            ),
-        )
-        .await;
-    s.t()
-        .remind_incomplete(by(
-            &o.hq_head,
-            RemindIncompleteRequest {
-                request_id: "unconfigured".into(),
-                plan_id: plan.id.clone(),
-            },
-        ))
-        .await
-        .unwrap();
+    let plan = fire_safety(&s, &[&o.fire]).await;
+    remind(&s, &o.hq_head, &plan.id, "unconfigured").await;
     let round_id = audited(&s, &plan.id, "plan.remind").await[0]["round_id"]
         .as_str()
         .unwrap()
@@ -984,13 +965,7 @@ async fn reminders_wait_for_notices_to_be_configured(backend: concord_kit::testi
     assert!(s.inbox(&o.wang).await.is_empty());
     s.tells_notices = true;
     s.restart().await;
-    eventually_advancing(&s, MINUTE, "the reminder to arrive", || async {
-        (!audited(&s, &plan.id, "plan.reminders_delivered")
-            .await
-            .is_empty())
-        .then_some(())
-    })
-    .await;
+    until_delivered(&s, &plan.id).await;
     reminder_in_inbox(&s, &o.wang, &plan, &set(&[&o.wang])).await;
     assert!(s.inbox(&o.li).await.is_empty());
 }
