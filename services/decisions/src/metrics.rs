@@ -73,9 +73,9 @@ static KPIS: LazyLock<Kpis> = LazyLock::new(|| {
         items_completed: IntCounterVec::new(
             Opts::new(
                 "concord_decisions_action_items_completed_total",
-                "Action items marked done, by whether they were done by their due time.",
+                "Action items marked done, by lead department and whether they were done by their due time.",
             ),
-            &["on_time"],
+            &["department_id", "on_time"],
         )
         .expect("valid metric"),
     };
@@ -98,10 +98,10 @@ pub fn decided(seconds: f64) {
     KPIS.cycle_seconds.observe(seconds.max(0.0));
 }
 
-/// An action item was marked done.
-pub fn completed(on_time: bool) {
+/// An action item led by `department_id` was marked done.
+pub fn completed(department_id: &str, on_time: bool) {
     KPIS.items_completed
-        .with_label_values(&[if on_time { "true" } else { "false" }])
+        .with_label_values(&[department_id, if on_time { "true" } else { "false" }])
         .inc();
 }
 

@@ -1136,13 +1136,17 @@ async fn metrics_are_exported(backend: Backend) {
     .await;
     report(&s, &o.it_head, &a.id, "完成", ActionItemStatus::Done).await;
     let text = concord_kit::metrics::render();
+    let done = format!(
+        "concord_decisions_action_items_completed_total{{department_id=\"{}\",on_time=\"true\"}} 1",
+        o.it
+    );
+    assert!(text.contains(&done), "{done} missing");
     for needle in [
         "concord_decisions_proposals{stage=\"decided\"}",
         "concord_decisions_proposals{stage=\"draft\"}",
         "concord_decisions_cycle_seconds_bucket{le=\"86400\"}",
         "concord_decisions_cycle_seconds_count",
         "concord_decisions_votes_cast_total",
-        "concord_decisions_action_items_completed_total{on_time=\"true\"}",
         "concord_decisions_action_items_overdue{department_id=",
         "concord_decisions_action_items_open{department_id=",
     ] {

@@ -353,7 +353,7 @@ pub async fn report(
     remember(&mut tx, key.as_ref(), &out).await?;
     tx.commit().await?;
     if let Some(on_time) = completed {
-        crate::metrics::completed(on_time);
+        crate::metrics::completed(&item.lead_department_id, on_time);
     }
     s.refresh_gauges().await;
     Ok(out)
