@@ -2,6 +2,7 @@
 //! database, once on SQLite and once on PostgreSQL (when
 //! `CONCORD_TEST_DATABASE_URL` is set).
 
+use concord_kit::testing::fails;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -155,18 +156,6 @@ fn head_of(department_id: &str) -> String {
 
 fn role(r: Role) -> String {
     token(&format!("{r:?}").to_lowercase(), &[r], None)
-}
-
-/// The status of a call that must fail with `code`.
-#[track_caller]
-fn fails<T: std::fmt::Debug>(r: Result<tonic::Response<T>, Status>, code: Code) -> Status {
-    match r {
-        Ok(resp) => panic!("expected {code:?}, got {:?}", resp.into_inner()),
-        Err(s) => {
-            assert_eq!(s.code(), code, "{s:?}");
-            s
-        }
-    }
 }
 
 /// A call that must fail with INVALID_ARGUMENT naming `field`.

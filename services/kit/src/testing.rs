@@ -215,6 +215,55 @@ pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The status of a call that must fail with `code`.
+#[track_caller]
+pub fn fails<T: std::fmt::Debug>(
+    r: Result<tonic::Response<T>, tonic::Status>,
+    code: tonic::Code,
+) -> tonic::Status {
+    match r {
+        Ok(resp) => panic!("expected {code:?}, got {:?}", resp.into_inner()),
+        Err(s) => {
+            assert_eq!(s.code(), code, "{s:?}");
+            s
+        }
+    }
+}
+
+/// A call that must fail with INVALID_ARGUMENT naming exactly `fields`.
+#[track_caller]
+pub fn names_fields<T: std::fmt::Debug>(
+    r: Result<tonic::Response<T>, tonic::Status>,
+    fields: &[&str],
+) {
+    let s = fails(r, tonic::Code::InvalidArgument);
+    let mut got = bad_fields(&s);
+    got.sort();
+    let mut want: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want, "{s:?}");
+}
+
+/// Polls `f` until it yields a value, for ten seconds at most, failing the
+/// test with `what` otherwise.
+pub async fn eventually<T, F, Fut>(what: &str, f: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Runs each named `async fn(Backend)` once on SQLite and once on
 /// PostgreSQL (when `CONCORD_TEST_DATABASE_URL` is set): one body, both
 /// backends.

@@ -5,6 +5,7 @@
 //! or overdue, mandatory training attended and completed, an appraisal cycle
 //! published, and some calls refused. The manual clock lets deadlines pass.
 
+use concord_kit::testing::eventually;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -917,21 +918,6 @@ async fn refused_calls(s: &Suite, o: &Org) {
         .submit_feedback(o.zhang.req(fb::SubmitFeedbackRequest::default()))
         .await;
     assert_eq!(bad.unwrap_err().code(), tonic::Code::InvalidArgument);
-}
-
-/// Polls `f` until it yields a value (ten seconds at most).
-async fn eventually<T, F, Fut>(what: &str, f: F) -> T
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..200 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// A figure of one of our departments, as Prometheus has it.

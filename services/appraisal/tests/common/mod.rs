@@ -6,7 +6,8 @@
 //! servers the automatic indicators are read from.
 #![allow(dead_code)]
 
-use std::future::Future;
+#[allow(unused_imports)] // not every test binary uses each
+pub use concord_kit::testing::{eventually, fails};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -441,37 +442,6 @@ pub fn person_cycle(set: &IndicatorSet, owner: &str, people: &[&Who]) -> CreateC
         period_end_time: ts(T0 + 30 * DAY),
         self_assessment: true,
         ..Default::default()
-    }
-}
-
-/// Polls `f` until it yields a value (ten seconds at most).
-pub async fn eventually<T, F, Fut>(what: &str, f: F) -> T
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The status of a call that must fail with `code`.
-#[track_caller]
-pub fn fails<T: std::fmt::Debug>(r: Result<tonic::Response<T>, Status>, code: Code) -> Status {
-    match r {
-        Ok(resp) => panic!("expected {code:?}, got {:?}", resp.into_inner()),
-        Err(s) => {
-            assert_eq!(s.code(), code, "{s:?}");
-            s
-        }
     }
 }
 

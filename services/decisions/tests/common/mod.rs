@@ -4,6 +4,8 @@
 //! people in Chinese and English; typed clients and tokens.
 #![allow(dead_code)]
 
+#[allow(unused_imports)] // not every test binary uses each
+pub use concord_kit::testing::fails;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -527,18 +529,6 @@ where
             "condition not reached in time"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The status of a call that must fail with `code`.
-#[track_caller]
-pub fn fails<T: std::fmt::Debug>(r: Result<tonic::Response<T>, Status>, code: Code) -> Status {
-    match r {
-        Ok(resp) => panic!("expected {code:?}, got {:?}", resp.into_inner()),
-        Err(s) => {
-            assert_eq!(s.code(), code, "{s:?}");
-            s
-        }
     }
 }
 

@@ -5,14 +5,15 @@
 //! set), and an organisation with departments, duties and people.
 #![allow(dead_code)]
 
-use std::future::Future;
+#[allow(unused_imports)] // not every test binary uses each
+pub use concord_kit::testing::{eventually, fails, names_fields};
 use std::sync::Arc;
 use std::time::Duration;
 
 use concord_kit::bus::{Delivery, InProcessBus, RedisBus, SharedBus, Subscription};
 use concord_kit::clock::{ManualClock, SharedClock};
 use concord_kit::server::Limits;
-use concord_kit::testing::{self, Backend, TestDb, TestServer, bad_fields, token, with_token};
+use concord_kit::testing::{self, Backend, TestDb, TestServer, token, with_token};
 use concord_proto::directory::v1 as dir;
 use concord_proto::directory::v1::directory_service_client::DirectoryServiceClient;
 use concord_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
@@ -21,8 +22,6 @@ use concord_proto::policy::v1::Role;
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-
-use tonic::{Code, Status};
 
 /// 2026-10-01 08:00 Asia/Shanghai.
 pub const T0: i64 = 1_790_812_800_000;
@@ -354,25 +353,6 @@ pub fn duration(d: Duration) -> Option<prost_types::Duration> {
     })
 }
 
-/// Polls `f` until it yields a value (ten seconds at most).
-pub async fn eventually<T, F, Fut>(what: &str, f: F) -> T
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// The next escalation announced on the bus (five seconds at most).
 pub async fn next_escalation(sub: &mut Subscription) -> FeedbackEscalation {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -400,29 +380,6 @@ pub async fn no_more_escalations(sub: &mut Subscription, wait: Duration) -> bool
             Ok(None) | Err(_) => return true,
         }
     }
-}
-
-/// The status of a call that must fail with `code`.
-#[track_caller]
-pub fn fails<T: std::fmt::Debug>(r: Result<tonic::Response<T>, Status>, code: Code) -> Status {
-    match r {
-        Ok(resp) => panic!("expected {code:?}, got {:?}", resp.into_inner()),
-        Err(s) => {
-            assert_eq!(s.code(), code, "{s:?}");
-            s
-        }
-    }
-}
-
-/// A call that must fail with INVALID_ARGUMENT naming exactly `fields`.
-#[track_caller]
-pub fn names_fields<T: std::fmt::Debug>(r: Result<tonic::Response<T>, Status>, fields: &[&str]) {
-    let s = fails(r, Code::InvalidArgument);
-    let mut got = bad_fields(&s);
-    got.sort();
-    let mut want: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
-    want.sort();
-    assert_eq!(got, want, "{s:?}");
 }
 
 async fn department(
