@@ -129,7 +129,9 @@ async fn secrets_stay_out_of_logs_metrics_errors_and_storage(backend: Backend) {
         })
         .await
         .expect("reply by code");
-    let wrong_code = format!("{}X", &code[..code.len().saturating_sub(1)]);
+    // The last character changed (to X, or to Y when it is X already).
+    let (head, last) = code.split_at(code.len().saturating_sub(1));
+    let wrong_code = format!("{head}{}", if last == "X" { "Y" } else { "X" });
     let status = public
         .get_feedback_by_code(fb::GetFeedbackByCodeRequest {
             follow_up_code: wrong_code,
